@@ -1,0 +1,122 @@
+//! Command-line arguments (clap derive). Validation happens in `settings`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// evault: a tamper-evident evidence vault for e-commerce disputes.
+///
+/// Exit codes: 0 ok; 1 an integrity check found a problem; 2 any error (bad input, usage, I/O).
+#[derive(Debug, Parser)]
+#[command(name = "evault", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The vault directory.
+    #[arg(long, global = true, env = "EVAULT_VAULT", value_name = "DIR")]
+    pub vault: Option<PathBuf>,
+    /// Who is recording (default: EVAULT_OPERATOR, else the OS user).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub by: Option<String>,
+    /// The recording station (default: EVAULT_STATION, else the host name).
+    #[arg(long, global = true, env = "EVAULT_STATION", value_name = "NAME")]
+    pub station: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new vault in --vault DIR.
+    Init,
+    /// Record evidence files in an order.
+    Add {
+        /// The order id exactly as the platform shows it.
+        order: String,
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Evidence kind (default: from the content type and file name).
+        #[arg(long)]
+        kind: Option<String>,
+        /// A note recorded with each file.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Record every file under a folder (a phone or camera dump).
+    Import {
+        /// The folder.
+        dir: PathBuf,
+        /// `folder`: one order per first-level folder; `filename:REGEX`: the first capture group of REGEX on the file name.
+        #[arg(long, value_name = "folder|filename:REGEX")]
+        order_from: String,
+        /// Evidence kind for every file (default: per file).
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// List orders with entry count, bytes and last recorded time.
+    Orders {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an order's entries in order.
+    Log {
+        /// The order id.
+        order: String,
+        /// Print every recorded field as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write an entry's original bytes to a file, checked against their hash.
+    Get {
+        /// The order id.
+        order: String,
+        /// The entry's sequence number.
+        seq: u64,
+        /// Where to write the bytes.
+        #[arg(short, long, value_name = "PATH")]
+        output: PathBuf,
+        /// Overwrite PATH if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check every chain link, sequence number and blob.
+    Verify {
+        /// Only this order.
+        order: Option<String>,
+        /// Re-hash blobs with BLAKE3 only.
+        #[arg(long)]
+        fast: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cut a torn last line (an interrupted write), and record that it was cut.
+    Repair {
+        /// The order id.
+        order: String,
+    },
+    /// Record a note in an order.
+    Note {
+        /// The order id.
+        order: String,
+        /// The note.
+        text: String,
+    },
+    /// Void an entry (it stays in the log) with a reason.
+    Retract {
+        /// The order id.
+        order: String,
+        /// The entry's sequence number.
+        seq: u64,
+        /// Why it is voided.
+        #[arg(long)]
+        reason: String,
+    },
+}

@@ -1,0 +1,42 @@
+//! One function per command.
+
+mod import;
+mod read;
+mod record;
+mod verify;
+
+use anyhow::Result;
+
+use crate::Status;
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<Status> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Init => record::init(g),
+        Command::Add {
+            order,
+            files,
+            kind,
+            note,
+        } => record::add(g, &order, &files, kind.as_deref(), note),
+        Command::Import {
+            dir,
+            order_from,
+            kind,
+        } => import::import(g, &dir, &order_from, kind.as_deref()),
+        Command::Orders { json } => read::orders(g, json),
+        Command::Log { order, json } => read::log(g, &order, json),
+        Command::Get {
+            order,
+            seq,
+            output,
+            force,
+        } => read::get(g, &order, seq, &output, force),
+        Command::Verify { order, fast, json } => verify::verify(g, order.as_deref(), fast, json),
+        Command::Repair { order } => record::repair(g, &order),
+        Command::Note { order, text } => record::note(g, &order, &text),
+        Command::Retract { order, seq, reason } => record::retract(g, &order, seq, &reason),
+    }
+}

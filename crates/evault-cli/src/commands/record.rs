@@ -1,0 +1,113 @@
+//! Commands that append: init, add, note, retract, repair.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use evault_core::{AddOutcome, NewEvidence, Recorded, RepairOutcome, Vault};
+
+use crate::cli::Global;
+use crate::output::{size, warn};
+use crate::{Status, out, settings};
+
+pub fn init(g: &Global) -> Result<Status> {
+    let dir = settings::vault_dir(g)?;
+    let vault = Vault::init(&dir)?;
+    out!(
+        "created vault {} ({}, id {})",
+        dir.display(),
+        evault_core::FORMAT,
+        vault.id()
+    );
+    Ok(Status::Ok)
+}
+
+/// Prints one outcome; shared with `import`.
+pub fn print_outcome(order: &str, outcome: &AddOutcome) -> Result<()> {
+    match outcome {
+        AddOutcome::Added(Recorded { entry, .. }) => {
+            if let Some(e) = entry.evidence() {
+                out!(
+                    "added {order} #{} {} ({}, {}, {}, sha256 {})",
+                    entry.seq,
+                    e.name,
+                    e.kind,
+                    e.media_type,
+                    size(e.size),
+                    &e.sha256.to_hex()[..16]
+                );
+                for w in &e.warnings {
+                    warn(&format!("{order} #{} {}: {w}", entry.seq, e.name));
+                }
+            }
+        }
+        AddOutcome::AlreadyRecorded { name, seq } => {
+            out!("already recorded: {name} is entry #{seq} of {order}; not added again");
+        }
+    }
+    Ok(())
+}
+
+pub fn add(
+    g: &Global,
+    order: &str,
+    files: &[PathBuf],
+    kind: Option<&str>,
+    note: Option<String>,
+) -> Result<Status> {
+    let order = settings::order(order)?;
+    let kind = settings::kind(kind)?;
+    let actor = settings::actor(g)?;
+    let vault = settings::open(g)?;
+    for f in files {
+        if !f.is_file() {
+            bail!(
+                "{} is not a readable file; check the path (nothing was recorded)",
+                f.display()
+            );
+        }
+    }
+    let items = files
+        .iter()
+        .map(|f| NewEvidence::from_path(f).kind(kind).note(note.clone()))
+        .collect();
+    for outcome in vault.add(&order, items, &actor)? {
+        print_outcome(order.as_str(), &outcome)?;
+    }
+    Ok(Status::Ok)
+}
+
+pub fn note(g: &Global, order: &str, text: &str) -> Result<Status> {
+    let order = settings::order(order)?;
+    let actor = settings::actor(g)?;
+    let r = settings::open(g)?.note(&order, text, &actor)?;
+    out!("noted {order} #{}", r.entry.seq);
+    Ok(Status::Ok)
+}
+
+pub fn retract(g: &Global, order: &str, seq: u64, reason: &str) -> Result<Status> {
+    let order = settings::order(order)?;
+    let actor = settings::actor(g)?;
+    let r = settings::open(g)?.retract(&order, seq, reason, &actor)?;
+    out!(
+        "retracted {order} #{seq} (recorded as #{}; the entry stays in the log)",
+        r.entry.seq
+    );
+    Ok(Status::Ok)
+}
+
+pub fn repair(g: &Global, order: &str) -> Result<Status> {
+    let order = settings::order(order)?;
+    let actor = settings::actor(g)?;
+    match settings::open(g)?.repair(&order, &actor)? {
+        RepairOutcome::NothingToRepair => out!("{order}: the log ends cleanly; nothing to repair"),
+        RepairOutcome::Cut { bytes, entry } => out!(
+            "{order}: cut a torn last line of {bytes} bytes (kept as blob {}); recorded as #{}",
+            match &entry.entry.body {
+                evault_core::Body::Repair { cut_sha256, .. } => cut_sha256.to_hex(),
+                _ => String::new(),
+            },
+            entry.entry.seq
+        ),
+    }
+    Ok(Status::Ok)
+}

@@ -1,0 +1,59 @@
+//! # evault-core: an append-only, hash-chained evidence vault
+//!
+//! A vault is a directory. Each **order** (keyed by the platform's order id)
+//! has an append-only manifest of **entries**: evidence files, notes,
+//! retractions. Every file's bytes are stored once in a content-addressed
+//! **blob** store under their SHA-256, with their BLAKE3 recorded too. Each
+//! manifest line carries the hash of the line before it, so editing,
+//! deleting, inserting or reordering a line is found by [`Vault::verify`].
+//! The lines are also the leaves of an RFC 9162 Merkle tree ([`merkle`]).
+//!
+//! What the vault can claim: *these bytes were recorded at this time by this
+//! operator at this station, and have not changed since*. It cannot say what
+//! was packed, and a hash chain alone cannot reveal a history rewritten as a
+//! whole; that needs checkpoints kept elsewhere. The on-disk format is
+//! specified in `docs/format.md` (`evault/1`).
+//!
+//! ```
+//! use evault_core::{Actor, NewEvidence, OrderId, Vault, VerifyOptions};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let vault = Vault::init(dir.path().join("vault"))?;
+//! let order: OrderId = "SO-2026-10481".parse()?;
+//! let actor = Actor::new("alice", "pack-01")?;
+//!
+//! let photo = NewEvidence::from_reader("IMG_0001.jpg", &b"not really a jpeg"[..]);
+//! vault.add(&order, vec![photo], &actor)?;
+//! vault.note(&order, "Sealed with tamper tape #4411", &actor)?;
+//!
+//! let log = vault.log(&order)?;
+//! assert_eq!(log.entries.len(), 2);
+//! assert!(vault.verify(&VerifyOptions::default())?.ok());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod durable;
+pub mod entry;
+mod error;
+mod id;
+mod ingest;
+mod kind;
+mod manifest;
+pub mod merkle;
+mod sniff;
+mod store;
+mod vault;
+pub mod verify;
+
+pub use entry::{Body, Entry, Evidence, ImageInfo, Recorded, Timestamp};
+pub use error::{Error, Result};
+pub use id::{Blake3Hash, BlobId, EntryHash, MAX_ORDER_ID_BYTES, OrderId};
+pub use ingest::{ImportOptions, ImportProgress, ImportReport, Skipped, order_from_folder};
+pub use kind::EvidenceKind;
+pub use vault::{
+    Actor, AddOutcome, Clock, FORMAT, NewEvidence, OrderLog, OrderSummary, RepairOutcome, Source,
+    Vault, VerifiedReader,
+};
+pub use verify::{Finding, Report, Severity, VerifyOptions};

@@ -1,0 +1,863 @@
+//! The vault: a directory holding `evault.json`, `blobs/`, `orders/` and `tmp/`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::durable::{barrier, sync_dir};
+use crate::entry::{Body, Entry, Evidence, LINE_VERSION, Recorded, Timestamp};
+use crate::error::{Error, IoContext, Result};
+use crate::id::{BlobId, OrderId, hex};
+use crate::kind::EvidenceKind;
+use crate::manifest::{Head, OrderDir, OrderLock, lines};
+use crate::merkle::leaf_hash;
+use crate::sniff::sniff;
+use crate::store::{Staged, Store};
+
+/// The format string of this version of the on-disk layout.
+pub const FORMAT: &str = "evault/1";
+
+/// The clock a vault stamps `recorded_at` with.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// `evault.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Config {
+    format: String,
+    vault_id: String,
+    created_at: Timestamp,
+}
+
+/// Who records: the operator and the station.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    operator: String,
+    station: String,
+}
+
+fn check_text(field: &'static str, s: &str, max: usize) -> Result<()> {
+    if s.trim().is_empty() {
+        return Err(Error::InvalidText {
+            field,
+            why: "it is empty",
+        });
+    }
+    if s.len() > max {
+        return Err(Error::InvalidText {
+            field,
+            why: "it is too long",
+        });
+    }
+    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(Error::InvalidText {
+            field,
+            why: "it contains a control character",
+        });
+    }
+    Ok(())
+}
+
+impl Actor {
+    /// An operator (a person) at a station (a host). Both must be non-empty single-line text.
+    pub fn new(operator: impl Into<String>, station: impl Into<String>) -> Result<Self> {
+        let (operator, station) = (operator.into(), station.into());
+        for (field, s) in [("operator", &operator), ("station", &station)] {
+            check_text(field, s, 200)?;
+            if s.contains('\n') || s.contains('\t') {
+                return Err(Error::InvalidText {
+                    field,
+                    why: "it must be a single line",
+                });
+            }
+        }
+        Ok(Self { operator, station })
+    }
+    /// The operator.
+    pub fn operator(&self) -> &str {
+        &self.operator
+    }
+    /// The station.
+    pub fn station(&self) -> &str {
+        &self.station
+    }
+}
+
+/// Where the bytes of a new piece of evidence come from.
+pub enum Source {
+    /// A file on disk (its modification time is recorded).
+    Path(PathBuf),
+    /// Any reader (e.g. an upload).
+    Reader(Box<dyn Read + Send>),
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Path(p) => f.debug_tuple("Path").field(p).finish(),
+            Self::Reader(_) => f.write_str("Reader(..)"),
+        }
+    }
+}
+
+/// A file to record as evidence.
+#[derive(Debug)]
+pub struct NewEvidence {
+    /// The bytes.
+    pub source: Source,
+    /// The name to record (file name, or path relative to an import folder).
+    pub name: String,
+    /// The kind; `None` picks [`EvidenceKind::default_for`].
+    pub kind: Option<EvidenceKind>,
+    /// An optional note.
+    pub note: Option<String>,
+}
+
+impl NewEvidence {
+    /// Evidence from a file; its recorded name is the file name.
+    pub fn from_path(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Self {
+            source: Source::Path(path),
+            name,
+            kind: None,
+            note: None,
+        }
+    }
+
+    /// Evidence from a reader, recorded under `name`.
+    pub fn from_reader(name: impl Into<String>, reader: impl Read + Send + 'static) -> Self {
+        Self {
+            source: Source::Reader(Box::new(reader)),
+            name: name.into(),
+            kind: None,
+            note: None,
+        }
+    }
+
+    /// Sets the kind.
+    pub fn kind(mut self, kind: Option<EvidenceKind>) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Sets the note.
+    pub fn note(mut self, note: Option<String>) -> Self {
+        self.note = note;
+        self
+    }
+}
+
+/// What happened to one piece of evidence.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "most outcomes are additions; boxing would only add an allocation"
+)]
+pub enum AddOutcome {
+    /// A new entry was appended (its warnings are in the entry).
+    Added(Recorded),
+    /// The same bytes are already recorded in this order (and not retracted).
+    AlreadyRecorded {
+        /// The name given now.
+        name: String,
+        /// The entry that holds them.
+        seq: u64,
+    },
+}
+
+/// A staged item waiting for its manifest line.
+pub(crate) struct Pending {
+    pub staged: Staged,
+    pub name: String,
+    pub kind: Option<EvidenceKind>,
+    pub note: Option<String>,
+    pub mtime: Option<Timestamp>,
+}
+
+/// An item ready to append, with whether its blob was already stored (`None`: not evidence).
+type PlacedItem = (Option<bool>, Item);
+
+/// One order's share of a commit.
+pub(crate) enum Item {
+    Evidence(Pending),
+    Body(Body),
+}
+
+/// An order as listed by [`Vault::orders`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OrderSummary {
+    /// The order id.
+    pub order: OrderId,
+    /// Its folder name under `orders/`.
+    pub key: String,
+    /// Number of entries.
+    pub entries: u64,
+    /// Number of evidence entries not retracted.
+    pub evidence: u64,
+    /// Sum of the sizes of those evidence files.
+    pub bytes: u64,
+    /// When the last entry was recorded.
+    pub last_recorded_at: Option<Timestamp>,
+}
+
+/// An order's entries as read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderLog {
+    /// The entries, in sequence order.
+    pub entries: Vec<Recorded>,
+    /// Bytes after the last newline (a torn write), 0 when the log is clean.
+    pub torn_bytes: u64,
+}
+
+impl OrderLog {
+    /// The entry with this sequence number.
+    pub fn get(&self, seq: u64) -> Option<&Recorded> {
+        self.entries.iter().find(|r| r.entry.seq == seq)
+    }
+
+    /// Sequence numbers voided by retractions.
+    pub fn retracted(&self) -> HashSet<u64> {
+        self.entries
+            .iter()
+            .filter_map(|r| match r.entry.body {
+                Body::Retract { target, .. } => Some(target),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// What [`Vault::repair`] did.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant, reason = "made at most once per repair")]
+pub enum RepairOutcome {
+    /// The log ends cleanly; nothing was changed.
+    NothingToRepair,
+    /// The torn last line was cut, kept as a blob and the cut recorded.
+    Cut {
+        /// Bytes cut.
+        bytes: u64,
+        /// The repair entry.
+        entry: Recorded,
+    },
+}
+
+/// An opened vault.
+#[derive(Clone)]
+pub struct Vault {
+    root: PathBuf,
+    id: String,
+    store: Store,
+    clock: Clock,
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault")
+            .field("root", &self.root)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl Vault {
+    /// Creates a vault in `path` (a new or empty directory).
+    pub fn init(path: impl AsRef<Path>) -> Result<Self> {
+        let root = path.as_ref();
+        if root.join("evault.json").exists() {
+            return Err(Error::InitRefused {
+                path: root.to_owned(),
+                why: "it is already a vault".into(),
+            });
+        }
+        if root.exists() {
+            let mut items = fs::read_dir(root).ctx("reading", root)?;
+            if items.next().is_some() {
+                return Err(Error::InitRefused {
+                    path: root.to_owned(),
+                    why: "the directory is not empty; pick a new or empty directory".into(),
+                });
+            }
+        } else {
+            fs::create_dir_all(root).ctx("creating", root)?;
+            if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent)?;
+            }
+        }
+        for dir in ["blobs/sha256", "orders", "tmp"] {
+            fs::create_dir_all(root.join(dir)).ctx("creating", root.join(dir))?;
+        }
+        let created = Timestamp::from_datetime(now());
+        let seed = format!(
+            "{created}{:?}{}{}",
+            std::time::Instant::now(),
+            std::process::id(),
+            root.display()
+        );
+        let config = Config {
+            format: FORMAT.into(),
+            vault_id: hex(&Sha256::digest(seed.as_bytes())[..16]),
+            created_at: created,
+        };
+        let mut bytes = serde_json::to_vec_pretty(&config)?;
+        bytes.push(b'\n');
+        let cfg_path = root.join("evault.json");
+        let tmp = root.join("evault.json.tmp");
+        let mut f = File::create(&tmp).ctx("creating", &tmp)?;
+        f.write_all(&bytes).ctx("writing", &tmp)?;
+        f.sync_all().ctx("syncing", &tmp)?;
+        fs::rename(&tmp, &cfg_path).ctx("creating", &cfg_path)?;
+        sync_dir(&root.join("blobs"))?;
+        sync_dir(root)?;
+        Self::open(root)
+    }
+
+    /// Opens an existing vault.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let root = path.as_ref().to_owned();
+        let cfg_path = root.join("evault.json");
+        let bytes = match fs::read(&cfg_path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotAVault { path: root });
+            }
+            Err(e) => return Err(e).ctx("reading", cfg_path),
+        };
+        let config: Config =
+            serde_json::from_slice(&bytes).map_err(|e| Error::UnsupportedFormat {
+                path: cfg_path.clone(),
+                found: format!("unreadable ({e})"),
+            })?;
+        if config.format != FORMAT {
+            return Err(Error::UnsupportedFormat {
+                path: cfg_path,
+                found: config.format,
+            });
+        }
+        Ok(Self {
+            store: Store::new(&root),
+            root,
+            id: config.vault_id,
+            clock: Arc::new(now),
+        })
+    }
+
+    /// Replaces the clock (for reproducible fixtures and tests).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The vault directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The vault's random id (from `evault.json`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn orders_dir(&self) -> PathBuf {
+        self.root.join("orders")
+    }
+
+    pub(crate) fn order_dir(&self, order: &OrderId) -> OrderDir {
+        OrderDir::new(&self.orders_dir(), order)
+    }
+
+    /// Stages one item: copies and hashes it into `tmp/`.
+    pub(crate) fn stage(&self, item: NewEvidence) -> Result<Pending> {
+        let (staged, mtime) = match item.source {
+            Source::Path(path) => {
+                let mut file = File::open(&path).ctx("opening", &path)?;
+                let meta = file.metadata().ctx("reading", &path)?;
+                if !meta.is_file() {
+                    return Err(Error::Import {
+                        path,
+                        why: "it is not a regular file".into(),
+                    });
+                }
+                let mtime = meta
+                    .modified()
+                    .ok()
+                    .map(|t| Timestamp::from_datetime(t.into()));
+                (self.store.stage(&mut file, &path)?, mtime)
+            }
+            Source::Reader(mut reader) => {
+                (self.store.stage(&mut reader, Path::new(&item.name))?, None)
+            }
+        };
+        if let Some(note) = &item.note {
+            check_text("note", note, 10_000)?;
+        }
+        Ok(Pending {
+            staged,
+            name: item.name,
+            kind: item.kind,
+            note: item.note,
+            mtime,
+        })
+    }
+
+    /// Records evidence files in an order. Acknowledged (returns `Ok`) only once
+    /// every blob and manifest line is durable.
+    pub fn add(
+        &self,
+        order: &OrderId,
+        items: Vec<NewEvidence>,
+        actor: &Actor,
+    ) -> Result<Vec<AddOutcome>> {
+        let pending = items
+            .into_iter()
+            .map(|i| self.stage(i).map(Item::Evidence))
+            .collect::<Result<Vec<_>>>()?;
+        let mut out = self.commit(vec![(order.clone(), pending)], actor)?;
+        Ok(out.pop().map(|(_, o)| o).unwrap_or_default())
+    }
+
+    /// Appends a note.
+    pub fn note(&self, order: &OrderId, text: &str, actor: &Actor) -> Result<Recorded> {
+        let mut v = self.notes(order, [text.to_owned()], actor)?;
+        v.pop()
+            .ok_or_else(|| Error::UnknownOrder(order.to_string()))
+    }
+
+    /// Appends several notes in one durable commit.
+    pub fn notes(
+        &self,
+        order: &OrderId,
+        texts: impl IntoIterator<Item = String>,
+        actor: &Actor,
+    ) -> Result<Vec<Recorded>> {
+        let items = texts
+            .into_iter()
+            .map(|text| check_text("note", &text, 10_000).map(|()| Item::Body(Body::Note { text })))
+            .collect::<Result<Vec<_>>>()?;
+        self.commit_bodies(order, items, actor)
+    }
+
+    /// Voids entry `seq` (which stays in the log) with a reason.
+    pub fn retract(
+        &self,
+        order: &OrderId,
+        seq: u64,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<Recorded> {
+        check_text("reason", reason, 10_000)?;
+        let log = self.log(order)?;
+        let Some(target) = log.get(seq) else {
+            return Err(Error::UnknownSeq {
+                order: order.to_string(),
+                seq,
+                len: log.entries.len() as u64,
+            });
+        };
+        let why = match target.entry.body {
+            Body::Retract { .. } => {
+                Some("it is itself a retraction; record the entry again instead")
+            }
+            Body::Repair { .. } => Some("it records a repair, which cannot be voided"),
+            _ if log.retracted().contains(&seq) => Some("it is already retracted"),
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(Error::WrongEntry {
+                order: order.to_string(),
+                seq,
+                why,
+            });
+        }
+        let item = Item::Body(Body::Retract {
+            target: seq,
+            reason: reason.to_owned(),
+        });
+        let mut v = self.commit_bodies(order, vec![item], actor)?;
+        v.pop()
+            .ok_or_else(|| Error::UnknownOrder(order.to_string()))
+    }
+
+    fn commit_bodies(
+        &self,
+        order: &OrderId,
+        items: Vec<Item>,
+        actor: &Actor,
+    ) -> Result<Vec<Recorded>> {
+        let mut out = self.commit(vec![(order.clone(), items)], actor)?;
+        Ok(out
+            .pop()
+            .map(|(_, o)| o)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|o| match o {
+                AddOutcome::Added(r) => Some(r),
+                AddOutcome::AlreadyRecorded { .. } => None,
+            })
+            .collect())
+    }
+
+    /// Group commit: make the staged blobs durable, move them into the store,
+    /// then append each order's lines under its lock and make them durable.
+    pub(crate) fn commit(
+        &self,
+        batch: Vec<(OrderId, Vec<Item>)>,
+        actor: &Actor,
+    ) -> Result<Vec<(OrderId, Vec<AddOutcome>)>> {
+        // 1. Blob data durable.
+        let staged_files: Vec<(&File, &Path)> = batch
+            .iter()
+            .flat_map(|(_, items)| items)
+            .filter_map(|i| match i {
+                Item::Evidence(p) => Some((p.staged.file.as_file(), p.staged.file.path())),
+                Item::Body(_) => None,
+            })
+            .collect();
+        barrier(&self.root, &staged_files, &[])?;
+        drop(staged_files);
+
+        // 2. Blobs in place, their directory entries durable.
+        let mut new_dirs = Vec::new();
+        let mut staged: Vec<(OrderId, Vec<PlacedItem>)> = Vec::new();
+        for (order, items) in batch {
+            let mut v = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    Item::Evidence(p) => {
+                        let Pending {
+                            staged: s,
+                            name,
+                            kind,
+                            note,
+                            mtime,
+                        } = p;
+                        let sniffed = sniff(&s.prefix, s.tail, s.size, &name);
+                        let kind = kind.unwrap_or_else(|| {
+                            EvidenceKind::default_for(&sniffed.media_type, &name)
+                        });
+                        let evidence = Evidence {
+                            kind,
+                            name,
+                            size: s.size,
+                            media_type: sniffed.media_type,
+                            sha256: s.sha256,
+                            blake3: s.blake3,
+                            source_mtime: mtime,
+                            note,
+                            image: sniffed.image,
+                            warnings: sniffed.warnings,
+                        };
+                        let (dir, existed) = self.store.persist(s)?;
+                        if !existed && !new_dirs.contains(&dir) {
+                            new_dirs.push(dir);
+                        }
+                        v.push((Some(existed), Item::Body(Body::Evidence(evidence))));
+                    }
+                    body @ Item::Body(_) => v.push((None, body)),
+                }
+            }
+            staged.push((order, v));
+        }
+        barrier(&self.root, &[], &new_dirs)?;
+
+        // 3. Lines appended under each order's lock (taken in key order: no deadlock).
+        staged.sort_by_key(|(o, _)| o.storage_key());
+        let mut held: Vec<(OrderDir, OrderLock, File, Option<Head>)> = Vec::new();
+        let mut new_order_dirs = Vec::new();
+        let mut results = Vec::new();
+        let mut failure = None;
+        for (order, items) in staged {
+            match self.append_locked(&order, items, actor, &mut new_order_dirs) {
+                Ok((dir, lock, file, head, outcomes)) => {
+                    held.push((dir, lock, file, head));
+                    results.push((order, outcomes));
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+
+        // 4. Lines durable, then HEADs moved, then locks released (on drop).
+        let manifests: Vec<PathBuf> = held.iter().map(|(d, ..)| d.manifest()).collect();
+        let files: Vec<(&File, &Path)> = held
+            .iter()
+            .zip(&manifests)
+            .map(|((_, _, f, _), p)| (f, p.as_path()))
+            .collect();
+        barrier(&self.root, &files, &new_order_dirs)?;
+        for (dir, _, _, head) in &held {
+            if let Some(head) = head {
+                dir.write_head(head)?;
+            }
+        }
+        drop(held);
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(results),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn append_locked(
+        &self,
+        order: &OrderId,
+        items: Vec<PlacedItem>,
+        actor: &Actor,
+        new_dirs: &mut Vec<PathBuf>,
+    ) -> Result<(OrderDir, OrderLock, File, Option<Head>, Vec<AddOutcome>)> {
+        let dir = self.order_dir(order);
+        if !dir.dir.is_dir() {
+            fs::create_dir_all(&dir.dir).ctx("creating", &dir.dir)?;
+            new_dirs.push(self.orders_dir());
+            new_dirs.push(dir.dir.clone());
+        }
+        let lock = dir.lock(order)?;
+        let tail = dir.tail(order)?;
+        // Bytes already in the order (only looked up when a blob was already in the store).
+        let mut known: HashMap<BlobId, u64> = HashMap::new();
+        if items.iter().any(|(existed, _)| *existed == Some(true)) {
+            let log = read_log(&dir, order.as_str())?;
+            let retracted = log.retracted();
+            for r in &log.entries {
+                if let (Some(e), false) = (r.entry.evidence(), retracted.contains(&r.entry.seq)) {
+                    known.entry(e.sha256).or_insert(r.entry.seq);
+                }
+            }
+        }
+        let now = Timestamp::from_datetime((self.clock)());
+        let mut seq = tail.seq;
+        let mut prev = tail.hash;
+        let mut bytes = Vec::new();
+        let mut outcomes = Vec::new();
+        for (_, item) in items {
+            let Item::Body(mut body) = item else { continue };
+            if let Body::Evidence(e) = &mut body {
+                if let Some(&seq) = known.get(&e.sha256) {
+                    outcomes.push(AddOutcome::AlreadyRecorded {
+                        name: e.name.clone(),
+                        seq,
+                    });
+                    continue;
+                }
+                known.insert(e.sha256, seq + 1);
+                if let Some(last) = tail.recorded_at.filter(|last| *last > now) {
+                    e.warnings.push(format!(
+                        "recorded_at {now} is earlier than the previous entry's {last}: the station clock may have been set back"
+                    ));
+                }
+            }
+            seq += 1;
+            let entry = Entry {
+                v: LINE_VERSION,
+                seq,
+                prev,
+                order: order.clone(),
+                recorded_at: now,
+                recorded_by: actor.operator.clone(),
+                station: actor.station.clone(),
+                body,
+            };
+            let line = serde_json::to_vec(&entry)?;
+            let hash = leaf_hash(&line);
+            bytes.extend_from_slice(&line);
+            bytes.push(b'\n');
+            prev = Some(hash);
+            outcomes.push(AddOutcome::Added(Recorded { entry, hash }));
+        }
+        let path = dir.manifest();
+        let mut file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .ctx("opening", &path)?;
+        if !bytes.is_empty() {
+            file.write_all(&bytes).ctx("appending to", &path)?;
+        }
+        let head = prev
+            .filter(|_| !bytes.is_empty())
+            .map(|hash| Head { seq, hash });
+        Ok((dir, lock, file, head, outcomes))
+    }
+
+    /// Reads an order's entries.
+    pub fn log(&self, order: &OrderId) -> Result<OrderLog> {
+        let dir = self.order_dir(order);
+        if !dir.manifest().is_file() {
+            return Err(Error::UnknownOrder(order.to_string()));
+        }
+        read_log(&dir, order.as_str())
+    }
+
+    /// Lists every order with its counts.
+    pub fn orders(&self) -> Result<Vec<OrderSummary>> {
+        let mut out = Vec::new();
+        for (key, dir) in self.order_dirs()? {
+            let log = read_log(&dir, &key)?;
+            let Some(first) = log.entries.first() else {
+                continue;
+            };
+            let retracted = log.retracted();
+            let live: Vec<&Evidence> = log
+                .entries
+                .iter()
+                .filter(|r| !retracted.contains(&r.entry.seq))
+                .filter_map(|r| r.entry.evidence())
+                .collect();
+            out.push(OrderSummary {
+                order: first.entry.order.clone(),
+                key,
+                entries: log.entries.len() as u64,
+                evidence: live.len() as u64,
+                bytes: live.iter().map(|e| e.size).sum(),
+                last_recorded_at: log.entries.last().map(|r| r.entry.recorded_at),
+            });
+        }
+        out.sort_by(|a, b| a.order.cmp(&b.order));
+        Ok(out)
+    }
+
+    /// The folders under `orders/`, by name.
+    pub(crate) fn order_dirs(&self) -> Result<BTreeMap<String, OrderDir>> {
+        let orders = self.orders_dir();
+        let mut out = BTreeMap::new();
+        for item in fs::read_dir(&orders).ctx("reading", &orders)? {
+            let item = item.ctx("reading", &orders)?;
+            if item.file_type().ctx("reading", item.path())?.is_dir() {
+                out.insert(
+                    item.file_name().to_string_lossy().into_owned(),
+                    OrderDir::from_dir(item.path()),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Opens a blob for reading; the reader fails at the end if the bytes do not match `id`.
+    pub fn open_blob(&self, id: &BlobId) -> Result<VerifiedReader> {
+        Ok(VerifiedReader {
+            file: self.store.open(id)?,
+            expected: *id,
+            hasher: Sha256::new(),
+            checked: false,
+        })
+    }
+
+    /// Cuts a torn last line (and only that), keeping the cut bytes as a blob and recording the cut.
+    pub fn repair(&self, order: &OrderId, actor: &Actor) -> Result<RepairOutcome> {
+        let dir = self.order_dir(order);
+        if !dir.manifest().is_file() {
+            return Err(Error::UnknownOrder(order.to_string()));
+        }
+        let lock = dir.lock(order)?;
+        let (bytes, complete) = dir.read()?;
+        if complete == bytes.len() {
+            return Ok(RepairOutcome::NothingToRepair);
+        }
+        let torn = bytes[complete..].to_vec();
+        let cut = torn.len() as u64;
+        let pending = self.stage(NewEvidence::from_reader(
+            "torn-line",
+            std::io::Cursor::new(torn),
+        ))?;
+        let cut_sha256 = pending.staged.sha256;
+        let (blob_dir, _) = {
+            barrier(
+                &self.root,
+                &[(pending.staged.file.as_file(), pending.staged.file.path())],
+                &[],
+            )?;
+            self.store.persist(pending.staged)?
+        };
+        barrier(&self.root, &[], &[blob_dir])?;
+        let path = dir.manifest();
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .ctx("opening", &path)?;
+        file.set_len(complete as u64).ctx("truncating", &path)?;
+        file.sync_all().ctx("syncing", &path)?;
+        drop(file);
+        drop(lock);
+        let item = Item::Body(Body::Repair {
+            cut_bytes: cut,
+            cut_sha256,
+        });
+        let entry = self
+            .commit_bodies(order, vec![item], actor)?
+            .pop()
+            .ok_or_else(|| Error::UnknownOrder(order.to_string()))?;
+        Ok(RepairOutcome::Cut { bytes: cut, entry })
+    }
+}
+
+/// Parses a manifest. `label` names the order in errors.
+pub(crate) fn read_log(dir: &OrderDir, label: &str) -> Result<OrderLog> {
+    let (bytes, complete) = dir.read()?;
+    let mut entries = Vec::new();
+    for (i, line) in lines(&bytes[..complete]).enumerate() {
+        let entry: Entry = serde_json::from_slice(line).map_err(|e| Error::DamagedLog {
+            order: label.to_owned(),
+            line: i as u64 + 1,
+            why: e.to_string(),
+        })?;
+        entries.push(Recorded {
+            hash: leaf_hash(line),
+            entry,
+        });
+    }
+    Ok(OrderLog {
+        entries,
+        torn_bytes: (bytes.len() - complete) as u64,
+    })
+}
+
+/// A blob reader that checks SHA-256 when it reaches the end: the last read
+/// fails with [`std::io::ErrorKind::InvalidData`] if the bytes do not match.
+pub struct VerifiedReader {
+    file: File,
+    expected: BlobId,
+    hasher: Sha256,
+    checked: bool,
+}
+
+impl Read for VerifiedReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        if n == 0 && !buf.is_empty() && !self.checked {
+            self.checked = true;
+            let found = BlobId::from_bytes(self.hasher.clone().finalize().into());
+            if found != self.expected {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    Error::BlobMismatch {
+                        expected: self.expected.to_hex(),
+                        found: found.to_hex(),
+                    },
+                ));
+            }
+        }
+        Ok(n)
+    }
+}
