@@ -101,6 +101,8 @@ pub enum Body {
         cut_bytes: u64,
         /// The cut bytes, kept in the blob store.
         cut_sha256: BlobId,
+        /// The BLAKE3 of the cut bytes.
+        cut_blake3: Blake3Hash,
     },
 }
 

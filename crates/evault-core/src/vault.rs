@@ -780,7 +780,7 @@ impl Vault {
             "torn-line",
             std::io::Cursor::new(torn),
         ))?;
-        let cut_sha256 = pending.staged.sha256;
+        let (cut_sha256, cut_blake3) = (pending.staged.sha256, pending.staged.blake3);
         let (blob_dir, _) = {
             barrier(
                 &self.root,
@@ -802,6 +802,7 @@ impl Vault {
         let item = Item::Body(Body::Repair {
             cut_bytes: cut,
             cut_sha256,
+            cut_blake3,
         });
         let entry = self
             .commit_bodies(order, vec![item], actor)?

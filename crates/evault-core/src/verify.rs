@@ -464,6 +464,7 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
             }
             Body::Repair {
                 cut_sha256,
+                cut_blake3,
                 cut_bytes,
             } => {
                 ctx.refs.entry(*cut_sha256).or_default().push(Ref {
@@ -471,7 +472,7 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
                     seq,
                     name: "(torn line cut by repair)".into(),
                     size: *cut_bytes,
-                    blake3: Blake3Hash::from_bytes([0; 32]),
+                    blake3: *cut_blake3,
                 });
             }
             Body::Note { .. } => {}

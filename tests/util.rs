@@ -1,0 +1,163 @@
+//! Shared helpers: a deterministic clock, a sample vault, the binary.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, TimeZone, Utc};
+use evault_core::{Actor, Clock, NewEvidence, OrderId, Vault};
+
+/// A clock that starts at 2026-11-01T08:00:00Z and moves 1.5 s per reading.
+pub fn fixed_clock() -> Clock {
+    let start = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
+    let ticks = Arc::new(AtomicI64::new(0));
+    Arc::new(move || -> DateTime<Utc> {
+        let n = ticks.fetch_add(1, Ordering::SeqCst);
+        start + chrono::Duration::milliseconds(1500 * n)
+    })
+}
+
+pub fn order(id: &str) -> OrderId {
+    id.parse().unwrap()
+}
+
+pub fn actor() -> Actor {
+    Actor::new("mei", "pack-02").unwrap()
+}
+
+/// The repository's sample evidence file `examples/evidence/<rel>`.
+pub fn sample(rel: &str) -> Vec<u8> {
+    fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/evidence")
+            .join(rel),
+    )
+    .unwrap()
+}
+
+/// Evidence from bytes (no file, so no mtime: reproducible).
+pub fn bytes(name: &str, data: impl Into<Vec<u8>>) -> NewEvidence {
+    NewEvidence::from_reader(name, std::io::Cursor::new(data.into()))
+}
+
+/// Records the fixed sample content: two orders, photos, a chat log, a note,
+/// a retraction. Same input and clock give byte-identical manifests.
+pub fn fill_sample(vault: &Vault) {
+    let a = actor();
+    let o1 = order("112-7739151-0042185");
+    let o2 = order("注文-0042");
+    vault
+        .add(
+            &o1,
+            vec![
+                bytes("IMG_2041.jpg", sample("112-7739151-0042185/IMG_2041.jpg")),
+                bytes(
+                    "label-IMG_2044.jpg",
+                    sample("112-7739151-0042185/label-IMG_2044.jpg"),
+                ),
+                bytes(
+                    "chat-with-buyer.txt",
+                    sample("112-7739151-0042185/chat-with-buyer.txt"),
+                ),
+            ],
+            &a,
+        )
+        .unwrap();
+    vault
+        .note(&o1, "sealed with tamper tape #4411", &a)
+        .unwrap();
+    vault
+        .add(
+            &o2,
+            vec![bytes("DSC00017.jpg", sample("SO-2026-10481/DSC00017.jpg"))],
+            &a,
+        )
+        .unwrap();
+    vault
+        .add(
+            &o2,
+            vec![bytes("wrong.txt", "photo of the wrong parcel\n")],
+            &a,
+        )
+        .unwrap();
+    vault.retract(&o2, 2, "wrong parcel", &a).unwrap();
+    vault
+        .add(
+            &o1,
+            vec![bytes(
+                "tracking-events.csv",
+                sample("112-7739151-0042185/tracking-events.csv"),
+            )],
+            &a,
+        )
+        .unwrap();
+}
+
+/// A new vault with the sample content, in `dir/vault`.
+pub fn sample_vault(dir: &Path) -> Vault {
+    let vault = Vault::init(dir.join("vault"))
+        .unwrap()
+        .with_clock(fixed_clock());
+    fill_sample(&vault);
+    vault
+}
+
+/// The manifest of `order` in `vault`.
+pub fn manifest(vault: &Path, order: &str) -> PathBuf {
+    vault
+        .join("orders")
+        .join(self::order(order).storage_key())
+        .join("manifest.jsonl")
+}
+
+/// The blob file for a SHA-256 hex digest.
+pub fn blob_path(vault: &Path, hex: &str) -> PathBuf {
+    vault.join("blobs/sha256").join(&hex[..2]).join(hex)
+}
+
+/// Copies a directory tree (files keep their bytes; permissions are not copied).
+pub fn copy_dir(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from).sort_by_file_name() {
+        let e = e.unwrap();
+        let dest = to.join(e.path().strip_prefix(from).unwrap());
+        if e.file_type().is_dir() {
+            fs::create_dir_all(&dest).unwrap();
+        } else {
+            fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// Makes a (read-only) file writable, so a test can tamper with it.
+pub fn writable(path: &Path) {
+    let mut p = fs::metadata(path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    p.set_readonly(false);
+    fs::set_permissions(path, p).unwrap();
+}
+
+/// The `evault` binary built by `cargo test --workspace`.
+pub fn evault_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let bin = dir.join(format!("evault{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo test --workspace`, which builds it",
+        bin.display()
+    );
+    bin
+}
+
+/// `evault --vault VAULT` with a fixed operator and station.
+pub fn evault(vault: &Path) -> Command {
+    let mut c = Command::new(evault_bin());
+    c.arg("--vault")
+        .arg(vault)
+        .env("EVAULT_OPERATOR", "tester")
+        .env("EVAULT_STATION", "test-station");
+    c.env_remove("EVAULT_VAULT");
+    c
+}
