@@ -1,6 +1,12 @@
 //! Integration tests: the library and the real `evault` binary, on real files.
 //! Run with `cargo test --workspace` (which also builds the binary).
 
+mod cli;
+mod concurrency;
+mod crash;
+mod fs_limits;
 mod golden;
+mod ids;
+mod sniffing;
 mod tamper;
 mod util;

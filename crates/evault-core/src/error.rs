@@ -15,7 +15,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// An I/O operation failed on a path.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {source}{hint}", hint = io_hint(source))]
     Io {
         /// What was being done ("reading", "creating", ...).
         action: &'static str,
@@ -170,5 +170,22 @@ impl<T> IoContext<T> for std::io::Result<T> {
             path: path.into(),
             source,
         })
+    }
+}
+
+/// What to do about the I/O errors an operator can fix.
+fn io_hint(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
+            "; free space on the vault's disk and run the command again (what was acknowledged before is intact; check with `evault verify`)"
+        }
+        ErrorKind::ReadOnlyFilesystem => {
+            "; the vault is on a read-only file system: remount it read-write to record (reading and `evault verify` still work)"
+        }
+        ErrorKind::PermissionDenied => {
+            "; check that this user may write to the vault directory (reading and `evault verify` need read access only)"
+        }
+        _ => "",
     }
 }

@@ -80,7 +80,12 @@ pub(crate) fn sniff(prefix: &[u8], tail: [u8; 2], size: u64, name: &str) -> Snif
         || ext
             .as_deref()
             .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e));
-    let image = claims_image.then(|| image_info(prefix, tail, &media_type, &mut warnings));
+    let claim = if media_type.starts_with("image/") {
+        format!("its content starts like {media_type}")
+    } else {
+        format!("its name ends in .{}", ext.as_deref().unwrap_or_default())
+    };
+    let image = claims_image.then(|| image_info(prefix, tail, &media_type, &claim, &mut warnings));
     Sniffed {
         media_type,
         image,
@@ -100,6 +105,7 @@ fn image_info(
     prefix: &[u8],
     tail: [u8; 2],
     media_type: &str,
+    claim: &str,
     warnings: &mut Vec<String>,
 ) -> ImageInfo {
     let mut info = ImageInfo::default();
@@ -110,7 +116,7 @@ fn image_info(
             info.height = Some(h);
         }
         Err(err) => warnings.push(format!(
-            "IMAGE NOT READABLE: this claims to be an image ({media_type}) but its header cannot be parsed ({err}); the bytes are recorded as they are, re-take the photo if it does not open"
+            "IMAGE NOT READABLE: {claim} but its image header cannot be parsed ({err}); the bytes are recorded as they are, re-take the photo if it does not open"
         )),
     }
     if media_type == "image/jpeg" && tail != [0xFF, 0xD9] {
