@@ -11,8 +11,19 @@ use crate::vault::{Actor, AddOutcome, Item, NewEvidence, Vault};
 
 /// Files per group commit.
 const BATCH_FILES: usize = 128;
-/// Bytes per group commit.
-const BATCH_BYTES: u64 = 512 << 20;
+/// Bytes per group commit, at most: large enough that flushes are rare.
+const BATCH_BYTES: u64 = 128 << 20;
+/// Bytes of the first and last group commits: small, so that little hashing
+/// happens before the pipeline fills and little flushing after it drains.
+const EDGE_BATCH_BYTES: u64 = 16 << 20;
+
+/// The byte budget of batch `k` when `remaining` bytes are left: ramps up
+/// from [`EDGE_BATCH_BYTES`] and shrinks again towards the end.
+fn batch_budget(k: u32, remaining: u64) -> u64 {
+    let ramp = EDGE_BATCH_BYTES.saturating_mul(1 << k.min(16));
+    ramp.min(BATCH_BYTES)
+        .min((remaining / 4).max(EDGE_BATCH_BYTES))
+}
 
 /// Names that cameras, phones and operating systems leave behind.
 const CLUTTER: [&str; 6] = [
@@ -125,32 +136,48 @@ impl Vault {
         let mut report = ImportReport::default();
         let plan = plan(dir, map, &mut report)?;
         progress.planned(plan.len() as u64, plan.iter().map(|p| p.size).sum());
+        let mut batches = Vec::new();
         let mut rest = plan.as_slice();
+        let mut remaining: u64 = plan.iter().map(|p| p.size).sum();
         while !rest.is_empty() {
+            let budget = batch_budget(batches.len() as u32, remaining);
             let mut n = 0;
             let mut bytes = 0;
-            while n < rest.len()
-                && n < BATCH_FILES
-                && (n == 0 || bytes + rest[n].size <= BATCH_BYTES)
-            {
+            while n < rest.len() && n < BATCH_FILES && (n == 0 || bytes + rest[n].size <= budget) {
                 bytes += rest[n].size;
                 n += 1;
             }
             let (batch, tail) = rest.split_at(n);
+            batches.push(batch);
             rest = tail;
-            self.import_batch(batch, options, actor, progress, &mut report)?;
+            remaining -= bytes;
         }
-        Ok(report)
+        // A pipeline of two: batch N is committed (its fsyncs wait for the
+        // disk) on a second thread while batch N+1 is read and hashed.
+        std::thread::scope(|scope| {
+            let mut committing = None;
+            for batch in batches {
+                let groups = self.stage_batch(batch, options, progress, &mut report);
+                if let Some((prev, handle)) = committing.take() {
+                    report_batch(prev, join(handle)?, progress, &mut report);
+                }
+                committing = Some((batch, scope.spawn(move || self.commit(groups, actor))));
+            }
+            if let Some((prev, handle)) = committing {
+                report_batch(prev, join(handle)?, progress, &mut report);
+            }
+            Ok(report)
+        })
     }
 
-    fn import_batch(
+    /// Copies and hashes a batch into `tmp/` in parallel, grouped by order.
+    fn stage_batch(
         &self,
         batch: &[Planned],
         options: &ImportOptions,
-        actor: &Actor,
         progress: &dyn ImportProgress,
         report: &mut ImportReport,
-    ) -> Result<()> {
+    ) -> Vec<(OrderId, Vec<Item>)> {
         let staged: Vec<_> = batch
             .par_iter()
             .map(|p| {
@@ -175,18 +202,33 @@ impl Vault {
                 Err(e) => report.errors.push((p.path.clone(), e.to_string())),
             }
         }
-        let mut done = self.commit(groups, actor)?;
-        // Report in walk order.
-        for p in batch {
-            if let Some((_, outcomes)) = done.iter_mut().find(|(o, _)| *o == p.order)
-                && !outcomes.is_empty()
-            {
-                let outcome = outcomes.remove(0);
-                progress.committed(&p.order, &outcome);
-                report.outcomes.push((p.order.clone(), outcome));
-            }
+        groups
+    }
+}
+
+type Committed = Vec<(OrderId, Vec<AddOutcome>)>;
+
+fn join(handle: std::thread::ScopedJoinHandle<'_, Result<Committed>>) -> Result<Committed> {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Hands a durable batch's outcomes to `progress` and `report`, in walk order.
+fn report_batch(
+    batch: &[Planned],
+    mut done: Committed,
+    progress: &dyn ImportProgress,
+    report: &mut ImportReport,
+) {
+    for p in batch {
+        if let Some((_, outcomes)) = done.iter_mut().find(|(o, _)| *o == p.order)
+            && !outcomes.is_empty()
+        {
+            let outcome = outcomes.remove(0);
+            progress.committed(&p.order, &outcome);
+            report.outcomes.push((p.order.clone(), outcome));
         }
-        Ok(())
     }
 }
 

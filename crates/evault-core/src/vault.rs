@@ -18,7 +18,7 @@ use crate::id::{BlobId, OrderId, hex};
 use crate::kind::EvidenceKind;
 use crate::manifest::{Head, OrderDir, OrderLock, lines};
 use crate::merkle::leaf_hash;
-use crate::sniff::sniff;
+use crate::sniff::{Sniffed, sniff};
 use crate::store::{Staged, Store};
 
 /// The format string of this version of the on-disk layout.
@@ -183,6 +183,8 @@ pub(crate) struct Pending {
     pub kind: Option<EvidenceKind>,
     pub note: Option<String>,
     pub mtime: Option<Timestamp>,
+    /// What the header says (sniffed while staging, in parallel).
+    pub sniffed: Sniffed,
 }
 
 /// An item ready to append, with whether its blob was already stored (`None`: not evidence).
@@ -387,7 +389,7 @@ impl Vault {
 
     /// Stages one item: copies and hashes it into `tmp/`.
     pub(crate) fn stage(&self, item: NewEvidence) -> Result<Pending> {
-        let (staged, mtime) = match item.source {
+        let (mut staged, mtime) = match item.source {
             Source::Path(path) => {
                 let mut file = File::open(&path).ctx("opening", &path)?;
                 let meta = file.metadata().ctx("reading", &path)?;
@@ -410,8 +412,12 @@ impl Vault {
         if let Some(note) = &item.note {
             check_text("note", note, 10_000)?;
         }
+        // Sniff now (in parallel when importing) and free the prefix.
+        let prefix = std::mem::take(&mut staged.prefix);
+        let sniffed = sniff(&prefix, staged.tail, staged.size, &item.name);
         Ok(Pending {
             staged,
+            sniffed,
             name: item.name,
             kind: item.kind,
             note: item.note,
@@ -549,8 +555,8 @@ impl Vault {
                             kind,
                             note,
                             mtime,
+                            sniffed,
                         } = p;
-                        let sniffed = sniff(&s.prefix, s.tail, s.size, &name);
                         let kind = kind.unwrap_or_else(|| {
                             EvidenceKind::default_for(&sniffed.media_type, &name)
                         });
