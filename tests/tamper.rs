@@ -360,3 +360,61 @@ fn clock_going_backwards_is_a_notice() {
         vec![("clock-backwards", Some(2))]
     );
 }
+
+#[test]
+fn appending_after_an_edited_or_truncated_tail_is_refused() {
+    let c = Case::new();
+    let mut lines = c.lines();
+    lines[4] = lines[4].replace("tracking-events.csv", "tracking-v2.csv");
+    c.write_lines(&lines);
+    let err = c.vault.note(&order(O1), "more", &actor()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("differs from the hash its HEAD file recorded"),
+        "{err}"
+    );
+    lines.pop();
+    c.write_lines(&lines);
+    let err = c.vault.note(&order(O1), "more", &actor()).unwrap_err();
+    assert!(err.to_string().contains("removed from its end"), "{err}");
+    // Nothing was appended: the evidence of tampering is still there.
+    assert_eq!(c.lines(), lines);
+    assert_eq!(c.problems(), vec![p("log-truncated", 5, None)]);
+}
+
+#[test]
+fn concurrent_retractions_of_one_entry_record_exactly_one() {
+    let c = Case::new();
+    let vault = &c.vault;
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                s.spawn(move || vault.retract(&order(O1), 2, &format!("reason {i}"), &actor()))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    for r in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(r.to_string().contains("already retracted"), "{r}");
+    }
+    assert!(c.findings(false).is_empty(), "{:?}", c.findings(false));
+}
+
+#[test]
+fn get_of_a_missing_blob_is_exit_1() {
+    let c = Case::new();
+    fs::remove_file(c.blob_of(1)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (code, _, err) = crate::util::run(
+        evault(c.root())
+            .args(["get", O1, "1", "-o"])
+            .arg(out.path().join("x.jpg")),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("missing") && err.contains("restore"), "{err}");
+}

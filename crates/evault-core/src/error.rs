@@ -110,6 +110,16 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
+    /// The end of an order's log does not match its `HEAD` file: appending is refused.
+    #[error(
+        "the log of order {order:?} does not match its HEAD file: {why}. Nothing was recorded; run `evault verify` and restore the order's folder from a backup"
+    )]
+    LogMismatch {
+        /// The order.
+        order: String,
+        /// What differs.
+        why: String,
+    },
     /// Two order ids map to the same storage key (never expected; refuse rather than mix).
     #[error(
         "order {asked:?} maps to the same storage folder as order {stored:?}; refusing to mix them"

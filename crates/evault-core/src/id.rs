@@ -20,11 +20,15 @@ pub const MAX_ORDER_ID_BYTES: usize = 200;
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OrderId(String);
 
-/// Invisible characters that would let two different ids look the same.
+/// Invisible characters that would let two different ids look the same:
+/// format controls (zero-width, bidirectional), fillers, variation selectors
+/// and tag characters.
 fn is_invisible_format(c: char) -> bool {
     matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 impl FromStr for OrderId {

@@ -276,7 +276,12 @@ fn plan(
             });
             continue;
         }
-        let Some(name) = relative.to_str().map(|s| s.replace('\\', "/")) else {
+        // Recorded with `/` between folders on every platform.
+        let parts: Option<Vec<&str>> = relative
+            .components()
+            .map(|c| c.as_os_str().to_str())
+            .collect();
+        let Some(name) = parts.map(|p| p.join("/")) else {
             report.errors.push((
                 relative,
                 "the path is not valid UTF-8; rename the file".into(),

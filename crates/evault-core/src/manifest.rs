@@ -36,6 +36,9 @@ pub(crate) struct Head {
     pub hash: EntryHash,
 }
 
+/// `HEAD` as read: the head, or why it cannot be parsed.
+pub(crate) type HeadRead = std::result::Result<Head, String>;
+
 /// A held per-order lock (released on drop, or by the OS when the process dies).
 pub(crate) struct OrderLock {
     _file: File,
@@ -153,7 +156,23 @@ impl OrderDir {
         Ok((bytes, complete))
     }
 
-    pub fn read_head(&self) -> Option<std::result::Result<Head, String>> {
+    /// Reads `HEAD` and then the manifest under a shared lock, so that a
+    /// concurrent append is seen either whole or not at all. Without a lock
+    /// file (a read-only copy) it reads `HEAD` first, which never runs ahead
+    /// of the durable lines.
+    pub fn snapshot(&self) -> Result<(Option<HeadRead>, Vec<u8>, usize)> {
+        let lock = File::open(self.dir.join("lock")).ok();
+        if let Some(lock) = &lock {
+            let path = self.dir.join("lock");
+            lock.lock_shared().ctx("locking (shared)", path)?;
+        }
+        let head = self.read_head();
+        let (bytes, complete) = self.read()?;
+        drop(lock);
+        Ok((head, bytes, complete))
+    }
+
+    pub fn read_head(&self) -> Option<HeadRead> {
         let bytes = fs::read(self.head_path()).ok()?;
         Some(serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
     }

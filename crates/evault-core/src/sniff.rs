@@ -45,7 +45,9 @@ fn text_type(ext: Option<&str>) -> &'static str {
     }
 }
 
-const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "webp", "gif", "heic", "tif", "tiff"];
+const IMAGE_EXTENSIONS: [&str; 11] = [
+    "jpg", "jpeg", "png", "webp", "gif", "heic", "heif", "avif", "tif", "tiff", "bmp",
+];
 
 /// Sniffs a file from its first bytes (`prefix`), its last two bytes and its name.
 pub(crate) fn sniff(prefix: &[u8], tail: [u8; 2], size: u64, name: &str) -> Sniffed {
@@ -109,17 +111,16 @@ fn image_info(
     warnings: &mut Vec<String>,
 ) -> ImageInfo {
     let mut info = ImageInfo::default();
-    let reader = image::ImageReader::new(Cursor::new(prefix)).with_guessed_format();
-    match reader.map_err(|e| e.to_string()).and_then(|r| r.into_dimensions().map_err(|e| e.to_string())) {
-        Ok((w, h)) => {
-            info.width = Some(w);
-            info.height = Some(h);
+    match imagesize::blob_size(prefix) {
+        Ok(size) => {
+            info.width = u32::try_from(size.width).ok();
+            info.height = u32::try_from(size.height).ok();
         }
         Err(err) => warnings.push(format!(
             "IMAGE NOT READABLE: {claim} but its image header cannot be parsed ({err}); the bytes are recorded as they are, re-take the photo if it does not open"
         )),
     }
-    if media_type == "image/jpeg" && tail != [0xFF, 0xD9] {
+    if media_type == "image/jpeg" && tail != [0xFF, 0xD9] && !is_motion_photo(prefix) {
         warnings.push(
             "JPEG DAMAGED: the file does not end with a JPEG end-of-image marker, so it is probably truncated (an interrupted copy); the bytes are recorded as they are, re-copy or re-take the photo"
                 .to_owned(),
@@ -129,6 +130,14 @@ fn image_info(
         read_exif(&exif, &mut info);
     }
     info
+}
+
+/// Motion photos (Google, Samsung) carry a video after the JPEG's end
+/// marker, declared in the XMP near the start of the file.
+fn is_motion_photo(prefix: &[u8]) -> bool {
+    [&b"MotionPhoto"[..], b"MicroVideo"]
+        .iter()
+        .any(|m| prefix.windows(m.len()).any(|w| w == *m))
 }
 
 fn ascii(exif: &exif::Exif, tag: exif::Tag) -> Option<String> {
@@ -199,5 +208,43 @@ mod tests {
             "{:?}",
             s.warnings
         );
+    }
+
+    fn jpeg(extra: &[u8]) -> Vec<u8> {
+        let mut jpg = Vec::new();
+        image::RgbImage::new(4, 5)
+            .write_to(&mut Cursor::new(&mut jpg), image::ImageFormat::Jpeg)
+            .unwrap();
+        // An APP1 segment with the given payload right after SOI.
+        let mut out = jpg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&u16::try_from(extra.len() + 2).unwrap().to_be_bytes());
+        out.extend_from_slice(extra);
+        out.extend_from_slice(&jpg[2..]);
+        out
+    }
+
+    #[test]
+    fn truncated_jpeg_is_flagged_but_a_motion_photo_is_not() {
+        let plain = jpeg(b"nothing special");
+        let s = sniff(&plain, *b"\x00\x00", plain.len() as u64 + 100, "IMG_1.jpg");
+        assert!(
+            s.warnings.iter().any(|w| w.starts_with("JPEG DAMAGED")),
+            "{:?}",
+            s.warnings
+        );
+        let whole = sniff(&plain, [0xFF, 0xD9], plain.len() as u64, "IMG_1.jpg");
+        assert!(whole.warnings.is_empty(), "{:?}", whole.warnings);
+        // A Google motion photo: XMP declares the video appended after the JPEG.
+        let motion =
+            jpeg(b"http://ns.adobe.com/xap/1.0/\0<GCamera:MicroVideo>1</GCamera:MicroVideo>");
+        let s = sniff(
+            &motion,
+            *b"mp",
+            motion.len() as u64 + 5_000_000,
+            "PXL_1.MP.jpg",
+        );
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        assert_eq!(s.image.unwrap().width, Some(4));
     }
 }

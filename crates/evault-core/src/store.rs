@@ -73,6 +73,9 @@ impl Store {
     /// `source` names the input in errors.
     pub fn stage(&self, reader: &mut dyn Read, source: &Path) -> Result<Staged> {
         let tmp_dir = self.tmp_dir();
+        if !tmp_dir.is_dir() {
+            fs::create_dir_all(&tmp_dir).ctx("creating", &tmp_dir)?;
+        }
         let mut file = NamedTempFile::with_prefix_in("blob-", &tmp_dir)
             .ctx("creating a temporary file in", &tmp_dir)?;
         let mut sha = Sha256::new();
@@ -126,14 +129,8 @@ impl Store {
             fs::create_dir_all(&dir).ctx("creating", &dir)?;
             crate::durable::sync_dir(&self.blobs_dir())?;
         }
-        let mut perms = staged
-            .file
-            .as_file()
-            .metadata()
-            .ctx("reading", staged.file.path().to_owned())?
-            .permissions();
-        perms.set_readonly(true);
-        fs::set_permissions(staged.file.path(), perms)
+        read_only(staged.file.as_file())
+            .and_then(|p| fs::set_permissions(staged.file.path(), p))
             .ctx("setting read-only", staged.file.path().to_owned())?;
         match staged.file.persist_noclobber(&dest) {
             Ok(_) => Ok((dir, false)),
@@ -211,4 +208,21 @@ pub(crate) fn hash_reader(reader: &mut dyn Read, fast: bool, source: &Path) -> R
         Blake3Hash::from_bytes(*b3.finalize().as_bytes()),
         size,
     ))
+}
+
+/// Blobs are read-only for everyone who can reach the vault (0444 on Unix),
+/// so stations running as different users can all read them.
+fn read_only(file: &File) -> io::Result<fs::Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = file;
+        Ok(fs::Permissions::from_mode(0o444))
+    }
+    #[cfg(not(unix))]
+    {
+        let mut p = file.metadata()?.permissions();
+        p.set_readonly(true);
+        Ok(p)
+    }
 }

@@ -16,7 +16,7 @@ use crate::entry::{Body, Entry, Evidence, LINE_VERSION, Recorded, Timestamp};
 use crate::error::{Error, IoContext, Result};
 use crate::id::{BlobId, OrderId, hex};
 use crate::kind::EvidenceKind;
-use crate::manifest::{Head, OrderDir, OrderLock, lines};
+use crate::manifest::{Head, OrderDir, OrderLock, Tail, lines};
 use crate::merkle::leaf_hash;
 use crate::sniff::{Sniffed, sniff};
 use crate::store::{Staged, Store};
@@ -214,7 +214,7 @@ pub struct OrderSummary {
 }
 
 /// An order's entries as read back.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrderLog {
     /// The entries, in sequence order.
     pub entries: Vec<Recorded>,
@@ -370,7 +370,7 @@ impl Vault {
         &self.root
     }
 
-    /// The vault's random id (from `evault.json`).
+    /// The vault's unique id (from `evault.json`; a hash of its creation time, process and path).
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -471,29 +471,10 @@ impl Vault {
         actor: &Actor,
     ) -> Result<Recorded> {
         check_text("reason", reason, 10_000)?;
-        let log = self.log(order)?;
-        let Some(target) = log.get(seq) else {
-            return Err(Error::UnknownSeq {
-                order: order.to_string(),
-                seq,
-                len: log.entries.len() as u64,
-            });
-        };
-        let why = match target.entry.body {
-            Body::Retract { .. } => {
-                Some("it is itself a retraction; record the entry again instead")
-            }
-            Body::Repair { .. } => Some("it records a repair, which cannot be voided"),
-            _ if log.retracted().contains(&seq) => Some("it is already retracted"),
-            _ => None,
-        };
-        if let Some(why) = why {
-            return Err(Error::WrongEntry {
-                order: order.to_string(),
-                seq,
-                why,
-            });
+        if !self.order_dir(order).manifest().is_file() {
+            return Err(Error::UnknownOrder(order.to_string()));
         }
+        // The target is checked under the order's lock (in the append).
         let item = Item::Body(Body::Retract {
             target: seq,
             reason: reason.to_owned(),
@@ -526,9 +507,10 @@ impl Vault {
     /// then append each order's lines under its lock and make them durable.
     pub(crate) fn commit(
         &self,
-        batch: Vec<(OrderId, Vec<Item>)>,
+        mut batch: Vec<(OrderId, Vec<Item>)>,
         actor: &Actor,
     ) -> Result<Vec<(OrderId, Vec<AddOutcome>)>> {
+        batch.retain(|(_, items)| !items.is_empty());
         // 1. Blob data durable.
         let staged_files: Vec<(&File, &Path)> = batch
             .iter()
@@ -572,8 +554,10 @@ impl Vault {
                             image: sniffed.image,
                             warnings: sniffed.warnings,
                         };
+                        // Fsynced even when the blob existed: another process
+                        // may have stored it and not yet made its name durable.
                         let (dir, existed) = self.store.persist(s)?;
-                        if !existed && !new_dirs.contains(&dir) {
+                        if !new_dirs.contains(&dir) {
                             new_dirs.push(dir);
                         }
                         v.push((Some(existed), Item::Body(Body::Evidence(evidence))));
@@ -639,16 +623,44 @@ impl Vault {
             new_dirs.push(dir.dir.clone());
         }
         let lock = dir.lock(order)?;
+        if !dir.manifest().exists() && !new_dirs.contains(&dir.dir) {
+            new_dirs.push(dir.dir.clone());
+        }
+        let (file, head, outcomes) = self.append_under_lock(&dir, order, items, actor)?;
+        Ok((dir, lock, file, head, outcomes))
+    }
+
+    /// Appends lines to an order whose lock the caller holds (one write, not yet fsynced).
+    fn append_under_lock(
+        &self,
+        dir: &OrderDir,
+        order: &OrderId,
+        items: Vec<PlacedItem>,
+        actor: &Actor,
+    ) -> Result<(File, Option<Head>, Vec<AddOutcome>)> {
         let tail = dir.tail(order)?;
-        // Bytes already in the order (only looked up when a blob was already in the store).
+        check_head(dir, order, &tail)?;
+        // The log is read only when needed: a blob already in the store may
+        // already be in this order; a retraction must name a live entry.
+        let needs_log = items.iter().any(|(existed, item)| {
+            *existed == Some(true) || matches!(item, Item::Body(Body::Retract { .. }))
+        });
+        let log = if needs_log {
+            read_log(dir, order.as_str())?
+        } else {
+            OrderLog::default()
+        };
+        let mut retracted = log.retracted();
         let mut known: HashMap<BlobId, u64> = HashMap::new();
-        if items.iter().any(|(existed, _)| *existed == Some(true)) {
-            let log = read_log(&dir, order.as_str())?;
-            let retracted = log.retracted();
-            for r in &log.entries {
-                if let (Some(e), false) = (r.entry.evidence(), retracted.contains(&r.entry.seq)) {
-                    known.entry(e.sha256).or_insert(r.entry.seq);
-                }
+        for r in &log.entries {
+            if let (Some(e), false) = (r.entry.evidence(), retracted.contains(&r.entry.seq)) {
+                known.entry(e.sha256).or_insert(r.entry.seq);
+            }
+        }
+        for (_, item) in &items {
+            if let Item::Body(Body::Retract { target, .. }) = item {
+                check_retraction(&log, &retracted, order, *target)?;
+                retracted.insert(*target);
             }
         }
         let now = Timestamp::from_datetime((self.clock)());
@@ -703,7 +715,7 @@ impl Vault {
         let head = prev
             .filter(|_| !bytes.is_empty())
             .map(|hash| Head { seq, hash });
-        Ok((dir, lock, file, head, outcomes))
+        Ok((file, head, outcomes))
     }
 
     /// Reads an order's entries.
@@ -804,18 +816,77 @@ impl Vault {
         file.set_len(complete as u64).ctx("truncating", &path)?;
         file.sync_all().ctx("syncing", &path)?;
         drop(file);
-        drop(lock);
+        // Still under the lock: nobody appends between the cut and its record.
         let item = Item::Body(Body::Repair {
             cut_bytes: cut,
             cut_sha256,
             cut_blake3,
         });
-        let entry = self
-            .commit_bodies(order, vec![item], actor)?
-            .pop()
-            .ok_or_else(|| Error::UnknownOrder(order.to_string()))?;
+        let (file, head, mut outcomes) =
+            self.append_under_lock(&dir, order, vec![(None, item)], actor)?;
+        file.sync_all().ctx("syncing", &path)?;
+        if let Some(head) = &head {
+            dir.write_head(head)?;
+        }
+        drop(lock);
+        let Some(AddOutcome::Added(entry)) = outcomes.pop() else {
+            return Err(Error::UnknownOrder(order.to_string()));
+        };
         Ok(RepairOutcome::Cut { bytes: cut, entry })
     }
+}
+
+/// Refuses to append to a log whose end no longer matches its `HEAD` (an
+/// edited or truncated tail would otherwise be buried under new entries).
+/// A `HEAD` behind the log is fine: it is written after the lines are durable.
+fn check_head(dir: &OrderDir, order: &OrderId, tail: &Tail) -> Result<()> {
+    let Some(Ok(head)) = dir.read_head() else {
+        return Ok(());
+    };
+    let why = if head.seq > tail.seq {
+        format!(
+            "it ends at entry {} but its HEAD file records entry {}: entries were removed from its end",
+            tail.seq, head.seq
+        )
+    } else if head.seq == tail.seq && tail.hash != Some(head.hash) {
+        format!(
+            "its last entry ({}) differs from the hash its HEAD file recorded: the entry was changed",
+            tail.seq
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::LogMismatch {
+        order: order.to_string(),
+        why,
+    })
+}
+
+/// Whether entry `target` may be retracted.
+fn check_retraction(
+    log: &OrderLog,
+    retracted: &HashSet<u64>,
+    order: &OrderId,
+    target: u64,
+) -> Result<()> {
+    let Some(entry) = log.get(target) else {
+        return Err(Error::UnknownSeq {
+            order: order.to_string(),
+            seq: target,
+            len: log.entries.len() as u64,
+        });
+    };
+    let why = match entry.entry.body {
+        Body::Retract { .. } => "it is itself a retraction; record the entry again instead",
+        Body::Repair { .. } => "it records a repair, which cannot be voided",
+        _ if retracted.contains(&target) => "it is already retracted",
+        _ => return Ok(()),
+    };
+    Err(Error::WrongEntry {
+        order: order.to_string(),
+        seq: target,
+        why,
+    })
 }
 
 /// Parses a manifest. `label` names the order in errors.

@@ -329,7 +329,7 @@ fn stored_twin(refs: &BTreeMap<BlobId, Vec<Ref>>, sha: &BlobId) -> Option<BlobId
 }
 
 fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
-    let (bytes, complete) = dir.read()?;
+    let (head, bytes, complete) = dir.snapshot()?;
     let mut label = key.to_owned();
     let mut expected_seq = 1u64;
     let mut prev: Option<EntryHash> = None;
@@ -357,6 +357,18 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
         };
         let seq = entry.seq;
         let name = name_of(&entry).map(str::to_owned);
+        if entry.v != crate::entry::LINE_VERSION {
+            ctx.push(
+                Severity::Problem,
+                "unknown-version",
+                Some(&label),
+                Some(seq),
+                name.as_deref(),
+                Some(crate::entry::LINE_VERSION.to_string()),
+                Some(entry.v.to_string()),
+                "this entry has a line version this evault does not know: it was edited, or written by a newer evault (upgrade evault)".into(),
+            );
+        }
         match &order_id {
             None => {
                 label = entry.order.to_string();
@@ -493,7 +505,7 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
         ctx.push(Severity::Problem, "torn-last-line", Some(&label), Some(last_seq + 1), None, None, Some(format!("{} bytes without a newline", bytes.len() - complete)),
             format!("the log ends with an incomplete line (an interrupted write, never acknowledged); run `evault repair {label:?}` to cut it"));
     }
-    match dir.read_head() {
+    match head {
         Some(Ok(head)) if head.seq > last_seq => ctx.push(
             Severity::Problem,
             "log-truncated",

@@ -1,6 +1,5 @@
 //! Commands that read: orders, log, get.
 
-use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -140,7 +139,17 @@ pub fn get(g: &Global, order: &str, seq: u64, output: &Path, force: bool) -> Res
         .prefix(".evault-get-")
         .tempfile_in(dir)
         .with_context(|| format!("creating a file in {}", dir.display()))?;
-    let mut reader = vault.open_blob(&ev.sha256)?;
+    let mut reader = match vault.open_blob(&ev.sha256) {
+        Ok(r) => r,
+        Err(evault_core::Error::BlobMissing(id)) => {
+            crate::output::warn(&format!(
+                "{order} #{seq} {}: its bytes (blob {id}) are missing from the vault; nothing was written. Run `evault verify` and restore the vault from a backup",
+                ev.name
+            ));
+            return Ok(Status::Problem);
+        }
+        Err(e) => return Err(e.into()),
+    };
     match io::copy(&mut reader, &mut tmp) {
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::InvalidData => {
@@ -155,7 +164,6 @@ pub fn get(g: &Global, order: &str, seq: u64, output: &Path, force: bool) -> Res
     tmp.as_file_mut().flush()?;
     tmp.persist(output)
         .with_context(|| format!("writing {}", output.display()))?;
-    let _ = File::open(output);
     out!(
         "wrote {} ({}, sha256 {} checked)",
         output.display(),
