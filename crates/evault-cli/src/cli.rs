@@ -119,4 +119,64 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Record a dispute opened against an order (platform, reason, case, amount, deadline).
+    Dispute {
+        /// The order id.
+        order: String,
+        /// The platform profile (see `evault profiles`).
+        #[arg(long)]
+        platform: String,
+        /// not-received, not-as-described, damaged, unauthorized or other.
+        #[arg(long)]
+        reason: String,
+        /// The response deadline (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        due: Option<String>,
+        /// The disputed amount as the platform shows it (e.g. "49.90 USD").
+        #[arg(long)]
+        amount: Option<String>,
+        /// The platform's case or dispute id.
+        #[arg(long)]
+        case_id: Option<String>,
+    },
+    /// Build a platform-ready evidence bundle (a zip holding a BagIt bag).
+    Export {
+        /// The order id.
+        order: String,
+        /// The platform profile (default: the order's latest dispute record).
+        #[arg(long)]
+        platform: Option<String>,
+        /// The reason to argue (default: the order's latest dispute record).
+        #[arg(long)]
+        reason: Option<String>,
+        /// The seller's statement (a UTF-8 text file).
+        #[arg(long, value_name = "FILE")]
+        statement: Option<PathBuf>,
+        /// Leave the original files out of the bundle.
+        #[arg(long)]
+        no_originals: bool,
+        /// Extra profiles (a JSON array shaped like `evault profiles --json`).
+        #[arg(long, value_name = "FILE")]
+        profile_file: Option<PathBuf>,
+        /// The bundle to write (must not exist).
+        #[arg(short, long, value_name = "OUT.zip")]
+        output: PathBuf,
+    },
+    /// List the platform profiles and their limits.
+    Profiles {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Extra profiles (a JSON array shaped like `evault profiles --json`).
+        #[arg(long, value_name = "FILE")]
+        profile_file: Option<PathBuf>,
+    },
+    /// Check a bundle offline, from the zip alone.
+    VerifyBundle {
+        /// The bundle.
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

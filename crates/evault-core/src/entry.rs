@@ -7,6 +7,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::dispute::{Dispute, ExportRecord};
 use crate::id::{Blake3Hash, BlobId, EntryHash, OrderId};
 use crate::kind::EvidenceKind;
 
@@ -104,6 +105,10 @@ pub enum Body {
         /// The BLAKE3 of the cut bytes.
         cut_blake3: Blake3Hash,
     },
+    /// A dispute opened against the order.
+    Dispute(Dispute),
+    /// An evidence bundle exported from the order.
+    Export(ExportRecord),
 }
 
 /// An evidence file.
@@ -164,7 +169,7 @@ impl Entry {
 }
 
 /// An entry as read back, with its exact stored bytes' hash.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Recorded {
     /// The parsed entry.
     pub entry: Entry,

@@ -70,6 +70,11 @@ pub enum Error {
         "unknown evidence kind {0:?}; use one of: packing-photo, label-photo, packing-video, logistics-snapshot, tracking-events, chat-log, email, invoice, listing-snapshot, other"
     )]
     UnknownKind(String),
+    /// An unknown dispute reason.
+    #[error(
+        "unknown dispute reason {0:?}; use one of: not-received, not-as-described, damaged, unauthorized, other"
+    )]
+    UnknownReason(String),
     /// The order has no entries.
     #[error("order {0:?} has no entries in this vault (see `evault orders`)")]
     UnknownOrder(String),

@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod dispute;
 mod durable;
 pub mod entry;
 mod error;
@@ -47,6 +48,7 @@ mod store;
 mod vault;
 pub mod verify;
 
+pub use dispute::{Dispute, DisputeReason, ExportRecord};
 pub use entry::{Body, Entry, Evidence, ImageInfo, Recorded, Timestamp};
 pub use error::{Error, Result};
 pub use id::{Blake3Hash, BlobId, EntryHash, MAX_ORDER_ID_BYTES, OrderId};

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::dispute::Dispute;
 use crate::durable::{barrier, sync_dir};
 use crate::entry::{Body, Entry, Evidence, LINE_VERSION, Recorded, Timestamp};
 use crate::error::{Error, IoContext, Result};
@@ -462,6 +463,38 @@ impl Vault {
         self.commit_bodies(order, items, actor)
     }
 
+    /// Records a dispute opened against the order.
+    pub fn dispute(&self, order: &OrderId, dispute: Dispute, actor: &Actor) -> Result<Recorded> {
+        check_text("platform", &dispute.platform, 100)?;
+        for (field, value) in [
+            ("case id", &dispute.case_id),
+            ("amount", &dispute.amount),
+            ("due date", &dispute.due),
+        ] {
+            if let Some(v) = value {
+                check_text(field, v, 200)?;
+            }
+        }
+        self.record(order, Body::Dispute(dispute), actor)
+    }
+
+    /// Records an entry of any type but evidence (evidence goes through
+    /// [`Vault::add`], retractions through [`Vault::retract`]).
+    pub fn record(&self, order: &OrderId, body: Body, actor: &Actor) -> Result<Recorded> {
+        if matches!(
+            body,
+            Body::Evidence(_) | Body::Retract { .. } | Body::Repair { .. }
+        ) {
+            return Err(Error::InvalidText {
+                field: "entry",
+                why: "evidence, retractions and repairs have their own calls",
+            });
+        }
+        let mut v = self.commit_bodies(order, vec![Item::Body(body)], actor)?;
+        v.pop()
+            .ok_or_else(|| Error::UnknownOrder(order.to_string()))
+    }
+
     /// Voids entry `seq` (which stays in the log) with a reason.
     pub fn retract(
         &self,
@@ -725,6 +758,18 @@ impl Vault {
             return Err(Error::UnknownOrder(order.to_string()));
         }
         read_log(&dir, order.as_str())
+    }
+
+    /// The order's log exactly as stored: its complete lines (a torn last
+    /// line is left out), read under the order's shared lock.
+    pub fn log_bytes(&self, order: &OrderId) -> Result<Vec<u8>> {
+        let dir = self.order_dir(order);
+        if !dir.manifest().is_file() {
+            return Err(Error::UnknownOrder(order.to_string()));
+        }
+        let (_, mut bytes, complete) = dir.snapshot()?;
+        bytes.truncate(complete);
+        Ok(bytes)
     }
 
     /// Lists every order with its counts.

@@ -1,5 +1,6 @@
 //! One function per command.
 
+mod dispute;
 mod import;
 mod read;
 mod record;
@@ -38,5 +39,35 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Repair { order } => record::repair(g, &order),
         Command::Note { order, text } => record::note(g, &order, &text),
         Command::Retract { order, seq, reason } => record::retract(g, &order, seq, &reason),
+        Command::Dispute {
+            order,
+            platform,
+            reason,
+            due,
+            amount,
+            case_id,
+        } => dispute::dispute(g, &order, &platform, &reason, due, amount, case_id),
+        Command::Export {
+            order,
+            platform,
+            reason,
+            statement,
+            no_originals,
+            profile_file,
+            output,
+        } => dispute::export(
+            g,
+            &order,
+            platform.as_deref(),
+            reason.as_deref(),
+            statement.as_deref(),
+            !no_originals,
+            profile_file.as_deref(),
+            &output,
+        ),
+        Command::Profiles { json, profile_file } => {
+            dispute::profiles(json, profile_file.as_deref())
+        }
+        Command::VerifyBundle { file, json } => dispute::verify_bundle(&file, json),
     }
 }

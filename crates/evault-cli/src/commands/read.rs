@@ -75,6 +75,23 @@ fn describe(r: &Recorded, retracted: bool) -> String {
         Body::Note { text } => format!("note: {text}"),
         Body::Retract { target, reason } => format!("retracts #{target}: {reason}"),
         Body::Repair { cut_bytes, .. } => format!("repair: cut a torn line of {cut_bytes} bytes"),
+        Body::Dispute(d) => {
+            let mut s = format!("dispute on {}: {}", d.platform, d.reason);
+            for (label, v) in [("case", &d.case_id), ("amount", &d.amount), ("due", &d.due)] {
+                if let Some(v) = v {
+                    s.push_str(&format!(", {label} {v}"));
+                }
+            }
+            s
+        }
+        Body::Export(x) => format!(
+            "exported a {} bundle ({}, through #{}, {} upload files, sha256 {})",
+            x.profile,
+            x.reason,
+            x.through_seq,
+            x.upload_files,
+            &x.bundle_sha256[..16.min(x.bundle_sha256.len())]
+        ),
         _ => "(entry type not shown)".into(),
     };
     let void = if retracted { " [RETRACTED]" } else { "" };

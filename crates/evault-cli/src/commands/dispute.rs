@@ -1,0 +1,216 @@
+//! `evault dispute`, `export`, `profiles`, `verify-bundle`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use evault_core::{Body, Dispute, DisputeReason};
+use evault_export::{ExportOptions, Profile, verify_bundle as check_bundle};
+
+use crate::cli::Global;
+use crate::output::size;
+use crate::{Status, out, settings};
+
+pub fn dispute(
+    g: &Global,
+    order: &str,
+    platform: &str,
+    reason: &str,
+    due: Option<String>,
+    amount: Option<String>,
+    case_id: Option<String>,
+) -> Result<Status> {
+    let order = settings::order(order)?;
+    let reason: DisputeReason = reason.parse()?;
+    let platform = Profile::find(platform, &[])?.name;
+    if let Some(d) = &due {
+        NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .with_context(|| format!("--due {d:?}: give the deadline as YYYY-MM-DD"))?;
+    }
+    let actor = settings::actor(g)?;
+    let vault = settings::open(g)?;
+    if vault.log(&order).is_err() {
+        bail!(
+            "order {order:?} has no evidence in this vault yet; record its evidence first (see `evault orders`)"
+        );
+    }
+    let r = vault.dispute(
+        &order,
+        Dispute {
+            platform,
+            reason,
+            case_id,
+            amount,
+            due,
+        },
+        &actor,
+    )?;
+    out!("recorded dispute {order} #{} ({reason})", r.entry.seq);
+    Ok(Status::Ok)
+}
+
+/// `SOURCE_DATE_EPOCH` (reproducible builds), else now.
+fn bagging_time() -> Result<DateTime<Utc>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => {
+            let secs: i64 = v
+                .trim()
+                .parse()
+                .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?;
+            DateTime::from_timestamp(secs, 0)
+                .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is out of range"))
+        }
+        Err(_) => Ok(Utc::now()),
+    }
+}
+
+fn extra_profiles(file: Option<&Path>) -> Result<Vec<Profile>> {
+    Ok(match file {
+        Some(f) => Profile::from_file(f)?,
+        None => Vec::new(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn export(
+    g: &Global,
+    order: &str,
+    platform: Option<&str>,
+    reason: Option<&str>,
+    statement: Option<&Path>,
+    originals: bool,
+    profile_file: Option<&Path>,
+    output: &Path,
+) -> Result<Status> {
+    let order = settings::order(order)?;
+    let reason = reason.map(str::parse::<DisputeReason>).transpose()?;
+    let extra = extra_profiles(profile_file)?;
+    if output.exists() {
+        bail!(
+            "{} already exists; choose a new file name (bundles are never overwritten)",
+            output.display()
+        );
+    }
+    let statement = statement
+        .map(|p| {
+            std::fs::read_to_string(p).with_context(|| {
+                format!(
+                    "reading the statement {} (it must be UTF-8 text)",
+                    p.display()
+                )
+            })
+        })
+        .transpose()?;
+    let actor = settings::actor(g)?;
+    let vault = settings::open(g)?;
+    let platform = match platform {
+        Some(p) => p.to_owned(),
+        None => vault
+            .log(&order)?
+            .entries
+            .iter()
+            .rev()
+            .find_map(|r| match &r.entry.body {
+                Body::Dispute(d) => Some(d.platform.clone()),
+                _ => None,
+            })
+            .with_context(|| format!("order {order:?} has no dispute record; pass --platform, or record one with `evault dispute`"))?,
+    };
+    let options = ExportOptions {
+        profile: Profile::find(&platform, &extra)?,
+        reason,
+        statement,
+        originals,
+        created: bagging_time()?,
+    };
+    let report = evault_export::export(&vault, &order, &options, &actor, output)?;
+    for f in &report.fit {
+        match &f.upload {
+            Some(u) => out!(
+                "upload {u} ({}) <- #{} {}: {}",
+                size(f.bytes),
+                f.seq,
+                f.name,
+                f.action
+            ),
+            None => out!("  --   #{} {}: {}", f.seq, f.name, f.action),
+        }
+    }
+    out!(
+        "wrote {} ({}, sha256 {}): {} upload files, {} in all; recorded as {order} #{}",
+        output.display(),
+        size(report.bundle_bytes),
+        report.bundle_sha256,
+        report.fit.iter().filter(|f| f.upload.is_some()).count(),
+        size(report.upload_bytes),
+        report.recorded.entry.seq
+    );
+    Ok(Status::Ok)
+}
+
+pub fn profiles(json: bool, profile_file: Option<&Path>) -> Result<Status> {
+    let mut all = Profile::builtin()?;
+    all.extend(extra_profiles(profile_file)?);
+    if json {
+        out!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(Status::Ok);
+    }
+    let lim =
+        |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |b| format!("{:.2} MB", b as f64 / 1e6));
+    let num = |v: Option<u32>| v.map_or_else(|| "-".to_owned(), |n| n.to_string());
+    out!(
+        "{:<12} {:>9} {:>9} {:>5} {:>6}  {:<12} types",
+        "profile",
+        "per file",
+        "total",
+        "files",
+        "pages",
+        "slots"
+    );
+    for p in &all {
+        out!(
+            "{:<12} {:>9} {:>9} {:>5} {:>6}  {:<12} {}{}",
+            p.name,
+            lim(p.max_file_bytes),
+            lim(p.max_total_bytes),
+            num(p.max_files),
+            num(p.max_pages_total.or(p.max_pages_per_file)),
+            match p.slots {
+                evault_export::SlotModel::PerCategory => "per-category",
+                evault_export::SlotModel::Flat => "flat",
+                _ => "none",
+            },
+            if p.types.is_empty() {
+                "originals only".to_owned()
+            } else {
+                p.types.join(", ")
+            },
+            if p.pdfa { " (PDF/A)" } else { "" }
+        );
+    }
+    Ok(Status::Ok)
+}
+
+pub fn verify_bundle(file: &Path, json: bool) -> Result<Status> {
+    let report = check_bundle(file)?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for f in &report.findings {
+            out!("{f}");
+        }
+        out!(
+            "verify-bundle: {}: {} files ({}) hashed, {} log entries chained; {} problems",
+            if report.ok() { "OK" } else { "PROBLEMS FOUND" },
+            report.members,
+            size(report.bytes),
+            report.log_entries,
+            report.findings.len()
+        );
+    }
+    Ok(if report.ok() {
+        Status::Ok
+    } else {
+        Status::Problem
+    })
+}

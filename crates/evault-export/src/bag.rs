@@ -1,0 +1,192 @@
+//! Writing a BagIt 1.0 bag into a reproducible zip.
+//!
+//! Members are written in name order with fixed timestamps and permissions,
+//! JPEG/PNG/PDF stored (already compressed) and text deflated, so the same
+//! content and date give the same bytes.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, Write};
+
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use sha2::{Digest, Sha256, Sha512};
+use zip::CompressionMethod;
+use zip::write::SimpleFileOptions;
+
+use crate::error::Result;
+
+/// Where a member's bytes come from.
+pub(crate) enum Content {
+    /// Bytes in memory.
+    Bytes(Vec<u8>),
+    /// A reader opened on demand (a blob); its SHA-256 and SHA-512 are known.
+    Blob {
+        open: Box<dyn Fn() -> Result<Box<dyn Read>>>,
+        size: u64,
+        sha256: String,
+        sha512: String,
+    },
+}
+
+impl Content {
+    fn size(&self) -> u64 {
+        match self {
+            Content::Bytes(b) => b.len() as u64,
+            Content::Blob { size, .. } => *size,
+        }
+    }
+    fn digests(&self) -> (String, String) {
+        match self {
+            Content::Bytes(b) => (hex(&Sha256::digest(b)), hex(&Sha512::digest(b))),
+            Content::Blob { sha256, sha512, .. } => (sha256.clone(), sha512.clone()),
+        }
+    }
+}
+
+/// Hex of a digest.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A bag being assembled: payload files (under `data/`) and tag files.
+pub(crate) struct Bag {
+    top: String,
+    payload: BTreeMap<String, Content>,
+    tags: BTreeMap<String, Vec<u8>>,
+}
+
+impl Bag {
+    /// A bag whose members live under `top/`.
+    pub fn new(top: String) -> Self {
+        Self {
+            top,
+            payload: BTreeMap::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a payload file at `data/<path>`.
+    pub fn payload(&mut self, path: String, content: Content) {
+        self.payload.insert(format!("data/{path}"), content);
+    }
+
+    /// Adds a tag file (outside `data/`).
+    pub fn tag(&mut self, path: &str, bytes: Vec<u8>) {
+        self.tags.insert(path.to_owned(), bytes);
+    }
+
+    /// Payload bytes and file count (`Payload-Oxum`).
+    pub fn oxum(&self) -> (u64, usize) {
+        (
+            self.payload.values().map(Content::size).sum(),
+            self.payload.len(),
+        )
+    }
+
+    /// Writes the bag: `bag_info` lines go into `bag-info.txt` after the
+    /// computed `Payload-Oxum`.
+    pub fn write<W: Write + Seek>(
+        mut self,
+        out: W,
+        bag_info: &[(&str, String)],
+        created: DateTime<Utc>,
+    ) -> Result<W> {
+        let (bytes, count) = self.oxum();
+        let mut info = String::new();
+        for (k, v) in bag_info {
+            info.push_str(&format!("{k}: {}\n", v.replace(['\n', '\r'], " ")));
+        }
+        info.push_str(&format!("Payload-Oxum: {bytes}.{count}\n"));
+        self.tags.insert("bag-info.txt".into(), info.into_bytes());
+        self.tags.insert(
+            "bagit.txt".into(),
+            b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n".to_vec(),
+        );
+        let (mut m256, mut m512) = (String::new(), String::new());
+        for (path, content) in &self.payload {
+            let (a, b) = content.digests();
+            m256.push_str(&format!("{a}  {}\n", encode_path(path)));
+            m512.push_str(&format!("{b}  {}\n", encode_path(path)));
+        }
+        self.tags
+            .insert("manifest-sha256.txt".into(), m256.into_bytes());
+        self.tags
+            .insert("manifest-sha512.txt".into(), m512.into_bytes());
+        let mut tagm = String::new();
+        for (path, bytes) in &self.tags {
+            tagm.push_str(&format!(
+                "{}  {}\n",
+                hex(&Sha256::digest(bytes)),
+                encode_path(path)
+            ));
+        }
+        self.tags
+            .insert("tagmanifest-sha256.txt".into(), tagm.into_bytes());
+
+        let time = zip_time(created);
+        let mut zip = zip::ZipWriter::new(out);
+        let mut members: Vec<(&String, Member<'_>)> = self
+            .tags
+            .iter()
+            .map(|(p, b)| (p, Member::Tag(b)))
+            .chain(self.payload.iter().map(|(p, c)| (p, Member::Payload(c))))
+            .collect();
+        members.sort_by(|a, b| a.0.cmp(b.0));
+        for (path, member) in members {
+            let name = format!("{}/{path}", self.top);
+            let options = SimpleFileOptions::default()
+                .last_modified_time(time)
+                .unix_permissions(0o644)
+                .compression_method(method(path));
+            zip.start_file(name, options)?;
+            match member {
+                Member::Tag(b) | Member::Payload(Content::Bytes(b)) => {
+                    zip.write_all(b).map_err(zip::result::ZipError::Io)?;
+                }
+                Member::Payload(Content::Blob { open, .. }) => {
+                    let mut r = open()?;
+                    std::io::copy(&mut r, &mut zip).map_err(zip::result::ZipError::Io)?;
+                }
+            }
+        }
+        Ok(zip.finish()?)
+    }
+}
+
+enum Member<'a> {
+    Tag(&'a Vec<u8>),
+    Payload(&'a Content),
+}
+
+/// Already-compressed formats are stored; the rest is deflated.
+fn method(path: &str) -> CompressionMethod {
+    let lower = path.to_ascii_lowercase();
+    let stored = [
+        ".jpg", ".jpeg", ".png", ".pdf", ".zip", ".mp4", ".mov", ".heic", ".webp", ".gif",
+    ];
+    if stored.iter().any(|e| lower.ends_with(e)) {
+        CompressionMethod::Stored
+    } else {
+        CompressionMethod::Deflated
+    }
+}
+
+/// BagIt 1.0 §2.1.3: CR, LF and `%` in manifest paths are percent-encoded.
+pub(crate) fn encode_path(path: &str) -> String {
+    path.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Zip timestamps have 2-second resolution and start in 1980.
+fn zip_time(t: DateTime<Utc>) -> zip::DateTime {
+    let year = u16::try_from(t.year()).unwrap_or(1980).clamp(1980, 2107);
+    zip::DateTime::from_date_and_time(
+        year,
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+    )
+    .unwrap_or_default()
+}

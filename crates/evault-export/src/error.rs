@@ -1,0 +1,90 @@
+//! Error type of the export crate.
+
+use std::path::PathBuf;
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can stop an export or a bundle check.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The vault refused something.
+    #[error(transparent)]
+    Vault(#[from] evault_core::Error),
+    /// An I/O operation failed on a path.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A profile file cannot be used.
+    #[error("{source_name}: {why}")]
+    Profile {
+        /// Which file.
+        source_name: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// No profile has this name.
+    #[error("unknown platform profile {name:?}; known: {}", known.join(", "))]
+    UnknownProfile {
+        /// The name asked for.
+        name: String,
+        /// The names available.
+        known: Vec<String>,
+    },
+    /// The order has nothing that says which reason to argue.
+    #[error(
+        "order {0:?} has no dispute record; pass --reason, or record one with `evault dispute`"
+    )]
+    NoReason(String),
+    /// A photo cannot be decoded within the safety limits.
+    #[error("{name} (entry {seq}): {why}")]
+    Photo {
+        /// The evidence name.
+        name: String,
+        /// Its entry.
+        seq: u64,
+        /// What went wrong.
+        why: String,
+    },
+    /// The evidence cannot be made to fit the profile.
+    #[error("the evidence does not fit {profile}: {why}")]
+    DoesNotFit {
+        /// The profile.
+        profile: String,
+        /// What to drop or change.
+        why: String,
+    },
+    /// The bundle file cannot be read as a zip at all.
+    #[error("{path} cannot be read as a bundle: {why}")]
+    UnreadableBundle {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// Writing the zip failed.
+    #[error("writing the bundle: {0}")]
+    Zip(#[from] zip::result::ZipError),
+}
+
+pub(crate) trait IoContext<T> {
+    fn ctx(self, action: &'static str, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn ctx(self, action: &'static str, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|source| Error::Io {
+            action,
+            path: path.into(),
+            source,
+        })
+    }
+}

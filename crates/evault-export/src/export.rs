@@ -1,0 +1,641 @@
+//! Building a bundle for one order and one platform profile.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use evault_core::{
+    Actor, Body, DisputeReason, Evidence, EvidenceKind, ExportRecord, OrderId, Recorded, Vault,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::bag::{Bag, Content, hex};
+use crate::error::{Error, IoContext, Result};
+use crate::fit::fit_photo;
+use crate::profile::{Profile, SlotModel};
+
+/// What to export.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    /// The platform profile.
+    pub profile: Profile,
+    /// The reason to argue (default: the order's latest dispute record).
+    pub reason: Option<DisputeReason>,
+    /// The seller's statement.
+    pub statement: Option<String>,
+    /// Include the original files (`data/originals/`).
+    pub originals: bool,
+    /// The bagging time (from `SOURCE_DATE_EPOCH` for reproducible bundles).
+    pub created: DateTime<Utc>,
+}
+
+/// One line of the fit report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FitLine {
+    /// The evidence entry.
+    pub seq: u64,
+    /// Its recorded name.
+    pub name: String,
+    /// Its kind.
+    pub kind: EvidenceKind,
+    /// The upload file made from it (none: left out).
+    pub upload: Option<String>,
+    /// Bytes of the upload file.
+    pub bytes: u64,
+    /// What was done, or why it was left out.
+    pub action: String,
+}
+
+/// What an export did.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExportReport {
+    /// The profile used.
+    pub profile: String,
+    /// The reason argued.
+    pub reason: DisputeReason,
+    /// Every evidence file: uploaded (how) or left out (why), in upload order.
+    pub fit: Vec<FitLine>,
+    /// Bytes of all upload files.
+    pub upload_bytes: u64,
+    /// The bundle's SHA-256.
+    pub bundle_sha256: String,
+    /// The bundle's size.
+    pub bundle_bytes: u64,
+    /// The `export` entry recorded in the order's log.
+    pub recorded: Recorded,
+}
+
+/// The order in which kinds lead, for a reason.
+fn kind_order(reason: DisputeReason) -> [EvidenceKind; 10] {
+    use EvidenceKind::*;
+    match reason {
+        DisputeReason::NotReceived | DisputeReason::Unauthorized => [
+            LabelPhoto,
+            LogisticsSnapshot,
+            TrackingEvents,
+            ChatLog,
+            Email,
+            PackingPhoto,
+            PackingVideo,
+            Invoice,
+            ListingSnapshot,
+            Other,
+        ],
+        DisputeReason::NotAsDescribed | DisputeReason::Damaged => [
+            PackingPhoto,
+            ListingSnapshot,
+            PackingVideo,
+            LabelPhoto,
+            ChatLog,
+            Email,
+            Invoice,
+            LogisticsSnapshot,
+            TrackingEvents,
+            Other,
+        ],
+        DisputeReason::Other => [
+            PackingPhoto,
+            LabelPhoto,
+            LogisticsSnapshot,
+            TrackingEvents,
+            ChatLog,
+            Email,
+            ListingSnapshot,
+            Invoice,
+            PackingVideo,
+            Other,
+        ],
+    }
+}
+
+fn short_kind(kind: EvidenceKind) -> &'static str {
+    match kind {
+        EvidenceKind::PackingPhoto => "packing",
+        EvidenceKind::LabelPhoto => "label",
+        EvidenceKind::PackingVideo => "video",
+        EvidenceKind::LogisticsSnapshot => "tracking",
+        EvidenceKind::TrackingEvents => "events",
+        EvidenceKind::ChatLog => "chat",
+        EvidenceKind::Email => "email",
+        EvidenceKind::Invoice => "invoice",
+        EvidenceKind::ListingSnapshot => "listing",
+        _ => "other",
+    }
+}
+
+/// `NN-kind.ext`, shortened to the profile's name length.
+fn upload_name(n: usize, kind: EvidenceKind, ext: &str, max_chars: Option<u32>) -> String {
+    let mut stem = format!("{n:02}-{}", short_kind(kind));
+    if let Some(max) = max_chars {
+        let room = (max as usize).saturating_sub(ext.len() + 1).max(2);
+        stem.truncate(room);
+    }
+    format!("{stem}.{ext}")
+}
+
+/// A file name safe in a zip and on every file system (folders flattened).
+fn safe_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c == '/'
+                || c == '\\'
+                || c.is_control()
+                || matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|')
+            {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    s.trim_matches(|c| c == '.' || c == ' ')
+        .chars()
+        .take(120)
+        .collect()
+}
+
+fn is_photo(media_type: &str) -> bool {
+    matches!(media_type, "image/jpeg" | "image/png" | "image/webp")
+}
+
+/// Builds the bundle for `order` into `out` (which must not exist), and
+/// records the export in the order's log.
+pub fn export(
+    vault: &Vault,
+    order: &OrderId,
+    options: &ExportOptions,
+    actor: &Actor,
+    out: &Path,
+) -> Result<ExportReport> {
+    let profile = &options.profile;
+    let mut log = vault.log(order)?;
+    // The bundle covers the log through its last entry that is not an export
+    // record, so exporting again with nothing new gives the same bundle.
+    while log
+        .entries
+        .last()
+        .is_some_and(|r| matches!(r.entry.body, Body::Export(_)))
+    {
+        log.entries.pop();
+    }
+    let through_seq = log.entries.last().map_or(0, |r| r.entry.seq);
+    let dispute = log.entries.iter().rev().find_map(|r| match &r.entry.body {
+        Body::Dispute(d) => Some(d.clone()),
+        _ => None,
+    });
+    let reason = options
+        .reason
+        .or(dispute.as_ref().map(|d| d.reason))
+        .ok_or_else(|| Error::NoReason(order.to_string()))?;
+    if let (Some(limit), Some(text)) = (profile.text_limit, &options.statement) {
+        let n = text.chars().count();
+        if n > limit as usize {
+            return Err(Error::DoesNotFit {
+                profile: profile.name.clone(),
+                why: format!(
+                    "the statement has {n} characters and {} takes at most {limit}; shorten it",
+                    profile.name
+                ),
+            });
+        }
+    }
+    let retracted = log.retracted();
+    let mut evidence: Vec<(u64, &Evidence)> = log
+        .entries
+        .iter()
+        .filter(|r| !retracted.contains(&r.entry.seq))
+        .filter_map(|r| r.entry.evidence().map(|e| (r.entry.seq, e)))
+        .collect();
+    let order_of = kind_order(reason);
+    evidence.sort_by_key(|(seq, e)| (order_of.iter().position(|k| *k == e.kind), *seq));
+
+    let mut bag = Bag::new(bag_top(order, &profile.name));
+    let (fit, upload_bytes) = plan_uploads(vault, profile, &evidence, &mut bag)?;
+    if options.originals {
+        for (seq, e) in &evidence {
+            let (sha256, sha512) = blob_digests(vault, e)?;
+            let (v, id) = (vault.clone(), e.sha256);
+            bag.payload(
+                format!(
+                    "originals/{seq:04}-{}",
+                    safe_name(e.name.rsplit('/').next().unwrap_or(&e.name))
+                ),
+                Content::Blob {
+                    open: Box::new(move || Ok(Box::new(v.open_blob(&id)?) as Box<dyn Read>)),
+                    size: e.size,
+                    sha256,
+                    sha512,
+                },
+            );
+        }
+    }
+    if let Some(text) = &options.statement {
+        bag.payload(
+            "statement.txt".into(),
+            Content::Bytes(text.clone().into_bytes()),
+        );
+    }
+    let log_bytes = vault.log_bytes(order)?;
+    let covered = log_bytes
+        .split_inclusive(|b| *b == b'\n')
+        .take(log.entries.len())
+        .flatten()
+        .copied()
+        .collect();
+    bag.tag("evault/manifest.jsonl", covered);
+    bag.tag(
+        "evault/fit-report.txt",
+        fit_report(profile, reason, &fit, upload_bytes).into_bytes(),
+    );
+    bag.tag("evault/derivation.json", derivation(&fit, &evidence)?);
+    bag.tag("README.txt", readme(order, profile, reason).into_bytes());
+    let head = log
+        .entries
+        .last()
+        .map(|r| r.hash.to_string())
+        .unwrap_or_default();
+    let mut info = vec![
+        (
+            "Bag-Software-Agent",
+            format!("evault {}", env!("CARGO_PKG_VERSION")),
+        ),
+        (
+            "Bagging-Date",
+            options.created.format("%Y-%m-%d").to_string(),
+        ),
+        ("External-Identifier", order.to_string()),
+        ("Evault-Order-Id", order.to_string()),
+        ("Evault-Platform", profile.name.clone()),
+        ("Evault-Dispute-Reason", reason.to_string()),
+        ("Evault-Log-Through-Seq", through_seq.to_string()),
+        ("Evault-Log-Head", head),
+    ];
+    if let Some(d) = &dispute {
+        if let Some(case) = &d.case_id {
+            info.push(("Evault-Case-Id", case.clone()));
+        }
+        if let Some(due) = &d.due {
+            info.push(("Evault-Due-Date", due.clone()));
+        }
+    }
+
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".evault-export-")
+        .tempfile_in(dir)
+        .ctx("creating a file in", dir)?;
+    let (tmp_file, tmp_path) = tmp.into_parts();
+    let mut file = bag.write(tmp_file, &info, options.created)?;
+    file.flush().ctx("writing", out)?;
+    file.sync_all().ctx("syncing", out)?;
+    drop(file);
+    let bytes = std::fs::read(&tmp_path).ctx("reading back", out)?;
+    let bundle_sha256 = hex(&Sha256::digest(&bytes));
+    tmp_path.persist_noclobber(out).map_err(|e| Error::Io {
+        action: "writing the bundle (it must not exist yet)",
+        path: out.to_owned(),
+        source: e.error,
+    })?;
+    let recorded = vault.record(
+        order,
+        Body::Export(ExportRecord {
+            profile: profile.name.clone(),
+            reason,
+            through_seq,
+            bundle_sha256: bundle_sha256.clone(),
+            bundle_bytes: bytes.len() as u64,
+            upload_files: fit.iter().filter(|f| f.upload.is_some()).count() as u64,
+        }),
+        actor,
+    )?;
+    Ok(ExportReport {
+        profile: profile.name.clone(),
+        reason,
+        fit,
+        upload_bytes,
+        bundle_sha256,
+        bundle_bytes: bytes.len() as u64,
+        recorded,
+    })
+}
+
+fn bag_top(order: &OrderId, profile: &str) -> String {
+    format!("{}-{profile}", order.storage_key())
+}
+
+/// SHA-256 and SHA-512 of a blob, read through the hash-checking reader.
+fn blob_digests(vault: &Vault, e: &Evidence) -> Result<(String, String)> {
+    let mut r = vault.open_blob(&e.sha256)?;
+    let mut h = Sha512::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = r.read(&mut buf).map_err(|err| Error::Photo {
+            name: e.name.clone(),
+            seq: 0,
+            why: format!("reading its bytes from the vault: {err}"),
+        })?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok((e.sha256.to_hex(), hex(&h.finalize())))
+}
+
+/// Chooses, fits and names the upload files.
+fn plan_uploads(
+    vault: &Vault,
+    profile: &Profile,
+    evidence: &[(u64, &Evidence)],
+    bag: &mut Bag,
+) -> Result<(Vec<FitLine>, u64)> {
+    let mut fit = Vec::new();
+    let line = |seq: u64, e: &Evidence, action: String| FitLine {
+        seq,
+        name: e.name.clone(),
+        kind: e.kind,
+        upload: None,
+        bytes: 0,
+        action,
+    };
+    if profile.slots == SlotModel::None {
+        for (seq, e) in evidence {
+            fit.push(line(*seq, e, "archive profile: original only".into()));
+        }
+        return Ok((fit, 0));
+    }
+    if profile.slots == SlotModel::PerCategory || !profile.accepts("image/jpeg") {
+        return Err(Error::DoesNotFit {
+            profile: profile.name.clone(),
+            why: "this profile takes one PDF per evidence category (or PDFs only); merging photos into PDF pages is not built yet. Export with a flat profile (paypal, ebay, amazon, marketplace) or archive for now".into(),
+        });
+    }
+    // Candidates in upload order; the rest is left out with a reason.
+    let max_files = profile.max_files.map_or(usize::MAX, |n| n as usize);
+    let mut chosen: Vec<(u64, &Evidence)> = Vec::new();
+    for (seq, e) in evidence {
+        if !is_photo(&e.media_type) && !profile.accepts(&e.media_type) {
+            fit.push(line(
+                *seq,
+                e,
+                format!(
+                    "left out: {} is not a type {} takes (it stays in the originals)",
+                    e.media_type, profile.name
+                ),
+            ));
+        } else if chosen.len() >= max_files {
+            fit.push(line(*seq, e, format!("left out: {} takes at most {max_files} files and more important evidence came first", profile.name)));
+        } else {
+            chosen.push((*seq, e));
+        }
+    }
+    let per_file = profile.max_file_bytes.unwrap_or(u64::MAX);
+    let mut left = profile.max_total_bytes.unwrap_or(u64::MAX);
+    // Files uploaded as they are take their share first.
+    let mut photos = 0u64;
+    for (_, e) in &chosen {
+        if is_photo(&e.media_type) {
+            photos += 1;
+        } else {
+            left = left.saturating_sub(e.size);
+        }
+    }
+    let mut total = 0u64;
+    let mut planned = Vec::new();
+    for (n, (seq, e)) in chosen.iter().enumerate() {
+        let number = n + 1;
+        if is_photo(&e.media_type) {
+            let share = (left / photos.max(1)).min(per_file);
+            let mut bytes = Vec::new();
+            vault
+                .open_blob(&e.sha256)?
+                .read_to_end(&mut bytes)
+                .map_err(|err| Error::Photo {
+                    name: e.name.clone(),
+                    seq: *seq,
+                    why: format!("reading its bytes from the vault: {err}"),
+                })?;
+            let fitted = fit_photo(&bytes, profile.photo_long_edge, share).map_err(|why| Error::DoesNotFit {
+                profile: profile.name.clone(),
+                why: format!("{} (entry {seq}) does not fit its share of {share} bytes: {why}; retract a less important photo or use a profile with more room", e.name),
+            })?;
+            left -= fitted.jpeg.len() as u64;
+            photos -= 1;
+            let name = upload_name(number, e.kind, "jpg", profile.names.max_chars);
+            let action = format!(
+                "{}x{} -> {}x{}, orientation applied, JPEG quality {}, metadata (EXIF, GPS) removed",
+                fitted.original.0, fitted.original.1, fitted.width, fitted.height, fitted.quality
+            );
+            total += fitted.jpeg.len() as u64;
+            planned.push((name, fitted.jpeg, *seq, (*e).clone(), action));
+        } else {
+            if e.size > per_file {
+                return Err(Error::DoesNotFit {
+                    profile: profile.name.clone(),
+                    why: format!(
+                        "{} (entry {seq}) has {} bytes and {} takes at most {per_file} per file; retract it or shrink it",
+                        e.name, e.size, profile.name
+                    ),
+                });
+            }
+            let ext = if e.media_type == "application/pdf" {
+                "pdf"
+            } else {
+                "png"
+            };
+            let mut bytes = Vec::new();
+            vault
+                .open_blob(&e.sha256)?
+                .read_to_end(&mut bytes)
+                .map_err(|err| Error::Photo {
+                    name: e.name.clone(),
+                    seq: *seq,
+                    why: format!("reading its bytes from the vault: {err}"),
+                })?;
+            total += bytes.len() as u64;
+            planned.push((
+                upload_name(number, e.kind, ext, profile.names.max_chars),
+                bytes,
+                *seq,
+                (*e).clone(),
+                "uploaded as recorded".into(),
+            ));
+        }
+    }
+    check_limits(
+        profile,
+        &planned
+            .iter()
+            .map(|p| (p.0.as_str(), p.1.len() as u64))
+            .collect::<Vec<_>>(),
+    )?;
+    for (name, bytes, seq, e, action) in planned {
+        fit.push(FitLine {
+            seq,
+            name: e.name.clone(),
+            kind: e.kind,
+            upload: Some(name.clone()),
+            bytes: bytes.len() as u64,
+            action,
+        });
+        bag.payload(format!("upload/{name}"), Content::Bytes(bytes));
+    }
+    fit.sort_by_key(|f| f.upload.is_none());
+    Ok((fit, total))
+}
+
+/// The profile's own limits, checked on the final upload set: a bundle that
+/// breaks them is never written.
+fn check_limits(profile: &Profile, files: &[(&str, u64)]) -> Result<()> {
+    let fail = |why: String| {
+        Err(Error::DoesNotFit {
+            profile: profile.name.clone(),
+            why,
+        })
+    };
+    if let Some(max) = profile.max_files
+        && files.len() > max as usize
+    {
+        return fail(format!("{} files, at most {max}", files.len()));
+    }
+    let total: u64 = files.iter().map(|f| f.1).sum();
+    if let Some(max) = profile.max_total_bytes
+        && total > max
+    {
+        return fail(format!("{total} bytes in all, at most {max}"));
+    }
+    for (name, size) in files {
+        if let Some(max) = profile.max_file_bytes
+            && *size > max
+        {
+            return fail(format!("{name} has {size} bytes, at most {max}"));
+        }
+        if let Some(max) = profile.names.max_chars
+            && name.chars().count() > max as usize
+        {
+            return fail(format!("{name} is longer than {max} characters"));
+        }
+        if profile.names.ascii_only
+            && !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return fail(format!("{name} is not a plain ASCII name"));
+        }
+    }
+    Ok(())
+}
+
+fn fit_report(
+    profile: &Profile,
+    reason: DisputeReason,
+    fit: &[FitLine],
+    upload_bytes: u64,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Fit report: profile {} ({}), reason {reason}",
+        profile.name, profile.title
+    );
+    let _ = writeln!(
+        s,
+        "Limits: {} per file, {} in all, {} files. Source: {}",
+        limit(profile.max_file_bytes),
+        limit(profile.max_total_bytes),
+        profile
+            .max_files
+            .map_or("no limit".into(), |n| n.to_string()),
+        profile.source
+    );
+    let _ = writeln!(s, "Upload files: {} bytes in all\n", upload_bytes);
+    for f in fit {
+        match &f.upload {
+            Some(u) => {
+                let _ = writeln!(
+                    s,
+                    "{u}  {} bytes  <- entry {} {} ({}): {}",
+                    f.bytes, f.seq, f.name, f.kind, f.action
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "--  entry {} {} ({}): {}",
+                    f.seq, f.name, f.kind, f.action
+                );
+            }
+        }
+    }
+    s
+}
+
+fn limit(v: Option<u64>) -> String {
+    v.map_or_else(|| "no limit".into(), |b| format!("{b} bytes"))
+}
+
+#[derive(Serialize)]
+struct Derived<'a> {
+    upload: &'a str,
+    sha256: String,
+    from_seq: u64,
+    from_name: &'a str,
+    from_sha256: String,
+    transform: &'a str,
+}
+
+fn derivation(fit: &[FitLine], evidence: &[(u64, &Evidence)]) -> Result<Vec<u8>> {
+    let _ = evidence;
+    let items: Vec<Derived<'_>> = fit
+        .iter()
+        .filter_map(|f| {
+            let upload = f.upload.as_deref()?;
+            let from = evidence.iter().find(|(s, _)| *s == f.seq)?;
+            Some(Derived {
+                upload,
+                sha256: String::new(),
+                from_seq: f.seq,
+                from_name: &f.name,
+                from_sha256: from.1.sha256.to_hex(),
+                transform: &f.action,
+            })
+        })
+        .collect();
+    let mut out = serde_json::to_vec_pretty(&items).map_err(|e| Error::Profile {
+        source_name: "derivation".into(),
+        why: e.to_string(),
+    })?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+fn readme(order: &OrderId, profile: &Profile, reason: DisputeReason) -> String {
+    format!(
+        "Evidence bundle for order {order}, made by evault for {} ({reason}).\n\n\
+What is here\n\
+  data/upload/     the files to upload to the platform, numbered in upload order\n\
+  data/originals/  the files exactly as recorded (the number is the log entry)\n\
+  evault/manifest.jsonl  the order's log: one entry per line, each carrying the\n\
+                   SHA-256 of the line before it (a hash chain)\n\
+  evault/derivation.json  which original each upload file was made from, and how\n\
+  evault/fit-report.txt   what was resized, left out, and why\n\n\
+What it shows: these bytes were recorded at the times in the log, by the\n\
+operators and stations named there, and have not changed since. It does not\n\
+show what was packed, and the recording station's clock is not independent.\n\n\
+How to check it with standard tools\n\
+  unzip BUNDLE.zip && cd <folder>\n\
+  sha256sum -c manifest-sha256.txt      # every payload file\n\
+  sha256sum -c tagmanifest-sha256.txt   # the tag files, this one included\n\
+  bagit.py --validate .                  # the whole bag (pip install bagit)\n\
+  evault verify-bundle BUNDLE.zip        # all of the above plus the log's chain\n\n\
+Each original's SHA-256 appears in its log entry (field \"sha256\"), so\n\
+  sha256sum data/originals/0001-*        # compare with entry 1 of the log\n",
+        profile.name
+    )
+}

@@ -1,0 +1,21 @@
+//! # evault-export: platform-ready dispute evidence bundles
+//!
+//! Builds, from one order of an [`evault_core::Vault`], a zip holding one
+//! BagIt 1.0 bag: the files to upload (fitted to a platform [`Profile`]),
+//! the originals, the order's hash-chained log and a fit report; and checks
+//! such a bundle offline with [`verify_bundle`]. The bundle layout is
+//! specified in `docs/bundle.md`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod bag;
+mod error;
+mod export;
+pub mod fit;
+mod profile;
+mod verify_bundle;
+
+pub use error::{Error, Result};
+pub use export::{ExportOptions, ExportReport, FitLine, export};
+pub use profile::{NameRule, Profile, SlotModel};
+pub use verify_bundle::{BundleFinding, BundleReport, verify_bundle};

@@ -1,0 +1,458 @@
+//! Checking a bundle offline, from the zip alone, without extracting anything.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use evault_core::Entry;
+use evault_core::merkle::leaf_hash;
+use serde::Serialize;
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::bag::hex;
+use crate::error::{Error, Result};
+
+/// Most members a bundle may have.
+const MAX_MEMBERS: usize = 10_000;
+/// Most bytes a bundle may expand to.
+const MAX_TOTAL_BYTES: u64 = 8 << 30;
+/// Largest expansion ratio accepted for a member over 1 MiB.
+const MAX_RATIO: u64 = 200;
+
+/// One thing wrong with a bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BundleFinding {
+    /// A stable code (`hash-mismatch`, `unsafe-name`, ...).
+    pub code: &'static str,
+    /// The member concerned.
+    pub file: Option<String>,
+    /// What was expected.
+    pub expected: Option<String>,
+    /// What was found.
+    pub found: Option<String>,
+    /// What it means.
+    pub message: String,
+}
+
+impl std::fmt::Display for BundleFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PROBLEM [{}]", self.code)?;
+        if let Some(file) = &self.file {
+            write!(f, " {file:?}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let (Some(e), Some(x)) = (&self.expected, &self.found) {
+            write!(f, " (expected {e}, found {x})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The result of [`verify_bundle`].
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BundleReport {
+    /// The bag's top folder.
+    pub top: String,
+    /// Members checked.
+    pub members: u64,
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// Log entries whose chain was checked.
+    pub log_entries: u64,
+    /// Everything wrong (empty: the bundle is intact).
+    pub findings: Vec<BundleFinding>,
+}
+
+impl BundleReport {
+    /// True when nothing is wrong.
+    pub fn ok(&self) -> bool {
+        self.findings.is_empty()
+    }
+    fn push(
+        &mut self,
+        code: &'static str,
+        file: Option<&str>,
+        expected: Option<String>,
+        found: Option<String>,
+        message: impl Into<String>,
+    ) {
+        self.findings.push(BundleFinding {
+            code,
+            file: file.map(str::to_owned),
+            expected,
+            found,
+            message: message.into(),
+        });
+    }
+}
+
+/// Whether a member name could escape the folder it is extracted into.
+fn unsafe_name(name: &str) -> Option<&'static str> {
+    if name.starts_with('/') || name.starts_with('\\') {
+        return Some("an absolute path");
+    }
+    if name.len() >= 2 && name.as_bytes()[1] == b':' {
+        return Some("a drive letter");
+    }
+    if name.contains('\\') {
+        return Some("a backslash (a Windows path separator)");
+    }
+    if name.split('/').any(|c| c == "..") {
+        return Some("a '..' component");
+    }
+    if name.chars().any(char::is_control) {
+        return Some("a control character");
+    }
+    None
+}
+
+/// Checks a bundle: member names and sizes, every manifest and tag manifest
+/// line, `Payload-Oxum`, the order log's hash chain and the originals against
+/// their entries. Nothing is extracted.
+pub fn verify_bundle(path: &Path) -> Result<BundleReport> {
+    let unreadable = |why: String| Error::UnreadableBundle {
+        path: path.to_owned(),
+        why,
+    };
+    let file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| unreadable(e.to_string()))?;
+    let mut report = BundleReport::default();
+    if zip.len() > MAX_MEMBERS {
+        report.push("too-many-members", None, Some(format!("at most {MAX_MEMBERS}")), Some(zip.len().to_string()), "the zip has more members than any bundle evault writes (a zip bomb?); nothing was checked further");
+        return Ok(report);
+    }
+    // Pass 1: names, kinds and declared sizes.
+    let mut seen = BTreeSet::new();
+    let mut tops = BTreeSet::new();
+    let mut declared_total = 0u64;
+    let mut readable = Vec::new();
+    for i in 0..zip.len() {
+        let m = zip.by_index_raw(i).map_err(|e| unreadable(e.to_string()))?;
+        let Ok(name) = m.name().map(|n| n.into_owned()) else {
+            report.push(
+                "unsafe-name",
+                None,
+                None,
+                None,
+                format!("member {i} has a name that is not UTF-8"),
+            );
+            continue;
+        };
+        if let Some(why) = unsafe_name(&name) {
+            report.push(
+                "unsafe-name",
+                Some(&name),
+                None,
+                None,
+                format!(
+                    "the member name contains {why}: extracting it could write outside the folder"
+                ),
+            );
+            continue;
+        }
+        if !seen.insert(name.clone()) {
+            report.push(
+                "duplicate-name",
+                Some(&name),
+                None,
+                None,
+                "two members have this name: a reader would see only one of them",
+            );
+            continue;
+        }
+        if m.unix_mode()
+            .is_some_and(|mode| mode & 0o170000 == 0o120000)
+        {
+            report.push(
+                "symlink",
+                Some(&name),
+                None,
+                None,
+                "the member is a symbolic link; bundles hold regular files only",
+            );
+            continue;
+        }
+        if m.is_dir() {
+            continue;
+        }
+        declared_total = declared_total.saturating_add(m.size());
+        if m.size() > (1 << 20) && m.size() / m.compressed_size().max(1) > MAX_RATIO {
+            report.push(
+                "zip-bomb",
+                Some(&name),
+                Some(format!("a ratio under {MAX_RATIO}:1")),
+                Some(format!("{} bytes from {}", m.size(), m.compressed_size())),
+                "the member expands far beyond its compressed size; it was not read",
+            );
+            continue;
+        }
+        tops.insert(name.split('/').next().unwrap_or_default().to_owned());
+        readable.push((i, name));
+    }
+    if declared_total > MAX_TOTAL_BYTES {
+        report.push(
+            "zip-bomb",
+            None,
+            Some(format!("at most {MAX_TOTAL_BYTES} bytes")),
+            Some(declared_total.to_string()),
+            "the members expand to more than any bundle evault writes; nothing was read",
+        );
+        return Ok(report);
+    }
+    if tops.len() != 1 {
+        report.push(
+            "not-one-folder",
+            None,
+            Some("one top folder".into()),
+            Some(tops.into_iter().collect::<Vec<_>>().join(", ")),
+            "a bundle holds exactly one bag folder",
+        );
+        return Ok(report);
+    }
+    let top = tops.into_iter().next().unwrap_or_default();
+    report.top.clone_from(&top);
+
+    // Pass 2: hash every member (reading at most its declared size + 1).
+    let mut digests: BTreeMap<String, (String, String, u64)> = BTreeMap::new();
+    let mut texts: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for (i, name) in readable {
+        let mut m = zip.by_index(i).map_err(|e| unreadable(e.to_string()))?;
+        let declared = m.size();
+        let rel = name[top.len()..].trim_start_matches('/').to_owned();
+        let keep = !rel.starts_with("data/");
+        let (mut s256, mut s512, mut n) = (Sha256::new(), Sha512::new(), 0u64);
+        let mut kept = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut limited = (&mut m).take(declared.saturating_add(1));
+        let read = loop {
+            match limited.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(k) => {
+                    s256.update(&buf[..k]);
+                    s512.update(&buf[..k]);
+                    if keep && kept.len() < (64 << 20) {
+                        kept.extend_from_slice(&buf[..k]);
+                    }
+                    n += k as u64;
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        if let Err(e) = read {
+            report.push(
+                "unreadable-member",
+                Some(&name),
+                None,
+                None,
+                format!("the member cannot be read ({e}): the zip is damaged"),
+            );
+            continue;
+        }
+        if n != declared {
+            report.push(
+                "size-mismatch",
+                Some(&name),
+                Some(declared.to_string()),
+                Some(n.to_string()),
+                "the member's data does not match the size its header declares",
+            );
+            continue;
+        }
+        report.members += 1;
+        report.bytes += n;
+        digests.insert(
+            rel.clone(),
+            (hex(&s256.finalize()), hex(&s512.finalize()), n),
+        );
+        if keep {
+            texts.insert(rel, kept);
+        }
+    }
+    check_bag(&mut report, &digests, &texts);
+    check_log(&mut report, &digests, &texts);
+    Ok(report)
+}
+
+/// Parses `<hex>  <path>` manifest lines.
+fn manifest_lines(bytes: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .filter_map(|l| {
+            let (h, p) = l.split_once(char::is_whitespace)?;
+            let p = p
+                .trim_start()
+                .replace("%0A", "\n")
+                .replace("%0D", "\r")
+                .replace("%25", "%");
+            Some((h.to_ascii_lowercase(), p))
+        })
+        .collect()
+}
+
+fn check_bag(
+    report: &mut BundleReport,
+    digests: &BTreeMap<String, (String, String, u64)>,
+    texts: &BTreeMap<String, Vec<u8>>,
+) {
+    for required in [
+        "bagit.txt",
+        "bag-info.txt",
+        "manifest-sha256.txt",
+        "manifest-sha512.txt",
+        "tagmanifest-sha256.txt",
+    ] {
+        if !texts.contains_key(required) {
+            report.push(
+                "missing-tag-file",
+                Some(required),
+                None,
+                None,
+                "a BagIt file every evault bundle has is missing",
+            );
+        }
+    }
+    let mut listed = BTreeSet::new();
+    for (manifest, sha512) in [
+        ("manifest-sha256.txt", false),
+        ("manifest-sha512.txt", true),
+        ("tagmanifest-sha256.txt", false),
+    ] {
+        let Some(bytes) = texts.get(manifest) else {
+            continue;
+        };
+        for (want, path) in manifest_lines(bytes) {
+            listed.insert(path.clone());
+            match digests.get(&path) {
+                None => report.push(
+                    "missing-file",
+                    Some(&path),
+                    Some(want),
+                    Some("no such member".into()),
+                    format!("{manifest} lists a file the bundle does not have"),
+                ),
+                Some((a, b, _)) => {
+                    let got = if sha512 { b } else { a };
+                    if *got != want {
+                        report.push("hash-mismatch", Some(&path), Some(want), Some(got.clone()), format!("the file's bytes differ from {manifest}: it was changed after the bundle was made"));
+                    }
+                }
+            }
+        }
+    }
+    for path in digests.keys() {
+        if !listed.contains(path) && path != "tagmanifest-sha256.txt" {
+            report.push(
+                "unlisted-file",
+                Some(path),
+                None,
+                None,
+                "the file is in no manifest: it was added after the bundle was made",
+            );
+        }
+    }
+    if let Some(info) = texts.get("bag-info.txt") {
+        let info = String::from_utf8_lossy(info);
+        let (bytes, count) = digests
+            .iter()
+            .filter(|(p, _)| p.starts_with("data/"))
+            .fold((0u64, 0u64), |(b, c), (_, d)| (b + d.2, c + 1));
+        let found = format!("{bytes}.{count}");
+        match info.lines().find_map(|l| l.strip_prefix("Payload-Oxum:")) {
+            Some(oxum) if oxum.trim() == found => {}
+            Some(oxum) => report.push(
+                "oxum-mismatch",
+                Some("bag-info.txt"),
+                Some(oxum.trim().to_owned()),
+                Some(found),
+                "the payload's byte and file counts differ from bag-info.txt",
+            ),
+            None => report.push(
+                "oxum-missing",
+                Some("bag-info.txt"),
+                None,
+                None,
+                "bag-info.txt has no Payload-Oxum",
+            ),
+        }
+    }
+}
+
+/// The order's log in the bundle: each line links to the one before, and each
+/// original in `data/originals/` has the SHA-256 its entry records.
+fn check_log(
+    report: &mut BundleReport,
+    digests: &BTreeMap<String, (String, String, u64)>,
+    texts: &BTreeMap<String, Vec<u8>>,
+) {
+    let Some(log) = texts.get("evault/manifest.jsonl") else {
+        report.push(
+            "missing-tag-file",
+            Some("evault/manifest.jsonl"),
+            None,
+            None,
+            "the order's log is missing from the bundle",
+        );
+        return;
+    };
+    let mut prev = None;
+    let mut by_seq = BTreeMap::new();
+    for (i, line) in log
+        .strip_suffix(b"\n")
+        .unwrap_or(log)
+        .split(|b| *b == b'\n')
+        .enumerate()
+    {
+        report.log_entries += 1;
+        let Ok(entry) = serde_json::from_slice::<Entry>(line) else {
+            report.push(
+                "log-unreadable",
+                Some("evault/manifest.jsonl"),
+                None,
+                None,
+                format!("line {} is not an evault entry", i + 1),
+            );
+            return;
+        };
+        if entry.prev != prev || entry.seq != i as u64 + 1 {
+            report.push(
+                "log-broken-link",
+                Some("evault/manifest.jsonl"),
+                None,
+                None,
+                format!(
+                    "entry {} does not link to the line before it: the log was edited",
+                    entry.seq
+                ),
+            );
+        }
+        prev = Some(leaf_hash(line));
+        if let Some(e) = entry.evidence() {
+            by_seq.insert(entry.seq, e.sha256.to_hex());
+        }
+    }
+    for (path, (sha256, _, _)) in digests
+        .iter()
+        .filter(|(p, _)| p.starts_with("data/originals/"))
+    {
+        let file = &path["data/originals/".len()..];
+        let seq = file.split('-').next().and_then(|s| s.parse::<u64>().ok());
+        match seq.and_then(|s| by_seq.get(&s)) {
+            Some(want) if want == sha256 => {}
+            Some(want) => report.push(
+                "original-mismatch",
+                Some(path),
+                Some(want.clone()),
+                Some(sha256.clone()),
+                "the original's bytes differ from what its log entry recorded",
+            ),
+            None => report.push(
+                "original-unrecorded",
+                Some(path),
+                None,
+                None,
+                "no evidence entry in the bundled log matches this original's number",
+            ),
+        }
+    }
+}
