@@ -4,6 +4,7 @@
 mod cli;
 mod concurrency;
 mod crash;
+mod export;
 mod fs_limits;
 mod golden;
 mod ids;
