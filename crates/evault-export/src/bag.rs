@@ -136,7 +136,8 @@ impl Bag {
             let options = SimpleFileOptions::default()
                 .last_modified_time(time)
                 .unix_permissions(0o644)
-                .compression_method(method(path));
+                .compression_method(method(path))
+                .large_file(member.size() >= u64::from(u32::MAX));
             zip.start_file(name, options)?;
             match member {
                 Member::Tag(b) | Member::Payload(Content::Bytes(b)) => {
@@ -155,6 +156,15 @@ impl Bag {
 enum Member<'a> {
     Tag(&'a Vec<u8>),
     Payload(&'a Content),
+}
+
+impl Member<'_> {
+    fn size(&self) -> u64 {
+        match self {
+            Member::Tag(b) => b.len() as u64,
+            Member::Payload(c) => c.size(),
+        }
+    }
 }
 
 /// Already-compressed formats are stored; the rest is deflated.

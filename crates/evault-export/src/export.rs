@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use evault_core::{
     Actor, Body, DisputeReason, Evidence, EvidenceKind, ExportRecord, OrderId, Recorded, Vault,
 };
+use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha512};
 
@@ -44,6 +45,8 @@ pub struct FitLine {
     pub upload: Option<String>,
     /// Bytes of the upload file.
     pub bytes: u64,
+    /// SHA-256 of the upload file (hex).
+    pub sha256: Option<String>,
     /// What was done, or why it was left out.
     pub action: String,
 }
@@ -182,10 +185,16 @@ pub fn export(
         log.entries.pop();
     }
     let through_seq = log.entries.last().map_or(0, |r| r.entry.seq);
-    let dispute = log.entries.iter().rev().find_map(|r| match &r.entry.body {
-        Body::Dispute(d) => Some(d.clone()),
-        _ => None,
-    });
+    let retracted = log.retracted();
+    let dispute = log
+        .entries
+        .iter()
+        .rev()
+        .filter(|r| !retracted.contains(&r.entry.seq))
+        .find_map(|r| match &r.entry.body {
+            Body::Dispute(d) => Some(d.clone()),
+            _ => None,
+        });
     let reason = options
         .reason
         .or(dispute.as_ref().map(|d| d.reason))
@@ -202,7 +211,6 @@ pub fn export(
             });
         }
     }
-    let retracted = log.retracted();
     let mut evidence: Vec<(u64, &Evidence)> = log
         .entries
         .iter()
@@ -216,7 +224,7 @@ pub fn export(
     let (fit, upload_bytes) = plan_uploads(vault, profile, &evidence, &mut bag)?;
     if options.originals {
         for (seq, e) in &evidence {
-            let (sha256, sha512) = blob_digests(vault, e)?;
+            let (sha256, sha512) = blob_digests(vault, *seq, e)?;
             let (v, id) = (vault.clone(), e.sha256);
             bag.payload(
                 format!(
@@ -295,34 +303,56 @@ pub fn export(
     file.flush().ctx("writing", out)?;
     file.sync_all().ctx("syncing", out)?;
     drop(file);
-    let bytes = std::fs::read(&tmp_path).ctx("reading back", out)?;
-    let bundle_sha256 = hex(&Sha256::digest(&bytes));
+    let (bundle_sha256, bundle_bytes) = hash_file(&tmp_path)?;
     tmp_path.persist_noclobber(out).map_err(|e| Error::Io {
         action: "writing the bundle (it must not exist yet)",
         path: out.to_owned(),
         source: e.error,
     })?;
-    let recorded = vault.record(
+    let recorded = match vault.record(
         order,
         Body::Export(ExportRecord {
             profile: profile.name.clone(),
             reason,
             through_seq,
             bundle_sha256: bundle_sha256.clone(),
-            bundle_bytes: bytes.len() as u64,
+            bundle_bytes,
             upload_files: fit.iter().filter(|f| f.upload.is_some()).count() as u64,
         }),
         actor,
-    )?;
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            // No bundle without its custody record.
+            let _ = std::fs::remove_file(out);
+            return Err(e.into());
+        }
+    };
     Ok(ExportReport {
         profile: profile.name.clone(),
         reason,
         fit,
         upload_bytes,
         bundle_sha256,
-        bundle_bytes: bytes.len() as u64,
+        bundle_bytes,
         recorded,
     })
+}
+
+/// SHA-256 and size of a file, streamed.
+fn hash_file(path: &Path) -> Result<(String, u64)> {
+    let mut f = std::fs::File::open(path).ctx("reading back", path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf).ctx("reading back", path)?;
+        if k == 0 {
+            return Ok((hex(&h.finalize()), n));
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
 }
 
 fn bag_top(order: &OrderId, profile: &str) -> String {
@@ -330,14 +360,14 @@ fn bag_top(order: &OrderId, profile: &str) -> String {
 }
 
 /// SHA-256 and SHA-512 of a blob, read through the hash-checking reader.
-fn blob_digests(vault: &Vault, e: &Evidence) -> Result<(String, String)> {
+fn blob_digests(vault: &Vault, seq: u64, e: &Evidence) -> Result<(String, String)> {
     let mut r = vault.open_blob(&e.sha256)?;
     let mut h = Sha512::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = r.read(&mut buf).map_err(|err| Error::Photo {
             name: e.name.clone(),
-            seq: 0,
+            seq,
             why: format!("reading its bytes from the vault: {err}"),
         })?;
         if n == 0 {
@@ -362,6 +392,7 @@ fn plan_uploads(
         kind: e.kind,
         upload: None,
         bytes: 0,
+        sha256: None,
         action,
     };
     if profile.slots == SlotModel::None {
@@ -406,27 +437,27 @@ fn plan_uploads(
             left = left.saturating_sub(e.size);
         }
     }
-    let mut total = 0u64;
-    let mut planned = Vec::new();
-    for (n, (seq, e)) in chosen.iter().enumerate() {
-        let number = n + 1;
-        if is_photo(&e.media_type) {
-            let share = (left / photos.max(1)).min(per_file);
-            let mut bytes = Vec::new();
-            vault
-                .open_blob(&e.sha256)?
-                .read_to_end(&mut bytes)
-                .map_err(|err| Error::Photo {
-                    name: e.name.clone(),
-                    seq: *seq,
-                    why: format!("reading its bytes from the vault: {err}"),
-                })?;
-            let fitted = fit_photo(&bytes, profile.photo_long_edge, share).map_err(|why| Error::DoesNotFit {
+    // Every photo gets an equal share of what is left; they are fitted in parallel.
+    let share = (left / photos.max(1)).min(per_file);
+    let long_edge = profile.photo_long_edge;
+    let fitted: Vec<Result<Option<crate::fit::Fitted>>> = chosen
+        .par_iter()
+        .map(|(seq, e)| {
+            if !is_photo(&e.media_type) {
+                return Ok(None);
+            }
+            let bytes = read_blob(vault, *seq, e)?;
+            fit_photo(&bytes, long_edge, share).map(Some).map_err(|why| Error::DoesNotFit {
                 profile: profile.name.clone(),
                 why: format!("{} (entry {seq}) does not fit its share of {share} bytes: {why}; retract a less important photo or use a profile with more room", e.name),
-            })?;
-            left -= fitted.jpeg.len() as u64;
-            photos -= 1;
+            })
+        })
+        .collect();
+    let mut total = 0u64;
+    let mut planned = Vec::new();
+    for (n, ((seq, e), fitted)) in chosen.iter().zip(fitted).enumerate() {
+        let number = n + 1;
+        if let Some(fitted) = fitted? {
             let name = upload_name(number, e.kind, "jpg", profile.names.max_chars);
             let action = format!(
                 "{}x{} -> {}x{}, orientation applied, JPEG quality {}, metadata (EXIF, GPS) removed",
@@ -449,15 +480,7 @@ fn plan_uploads(
             } else {
                 "png"
             };
-            let mut bytes = Vec::new();
-            vault
-                .open_blob(&e.sha256)?
-                .read_to_end(&mut bytes)
-                .map_err(|err| Error::Photo {
-                    name: e.name.clone(),
-                    seq: *seq,
-                    why: format!("reading its bytes from the vault: {err}"),
-                })?;
+            let bytes = read_blob(vault, *seq, e)?;
             total += bytes.len() as u64;
             planned.push((
                 upload_name(number, e.kind, ext, profile.names.max_chars),
@@ -482,12 +505,27 @@ fn plan_uploads(
             kind: e.kind,
             upload: Some(name.clone()),
             bytes: bytes.len() as u64,
+            sha256: Some(hex(&Sha256::digest(&bytes))),
             action,
         });
         bag.payload(format!("upload/{name}"), Content::Bytes(bytes));
     }
     fit.sort_by_key(|f| f.upload.is_none());
     Ok((fit, total))
+}
+
+/// A blob's bytes, checked against their hash as they are read.
+fn read_blob(vault: &Vault, seq: u64, e: &Evidence) -> Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(usize::try_from(e.size).unwrap_or(0));
+    vault
+        .open_blob(&e.sha256)?
+        .read_to_end(&mut bytes)
+        .map_err(|err| Error::Photo {
+            name: e.name.clone(),
+            seq,
+            why: format!("reading its bytes from the vault: {err}"),
+        })?;
+    Ok(bytes)
 }
 
 /// The profile's own limits, checked on the final upload set: a bundle that
@@ -599,7 +637,7 @@ fn derivation(fit: &[FitLine], evidence: &[(u64, &Evidence)]) -> Result<Vec<u8>>
             let from = evidence.iter().find(|(s, _)| *s == f.seq)?;
             Some(Derived {
                 upload,
-                sha256: String::new(),
+                sha256: f.sha256.clone().unwrap_or_default(),
                 from_seq: f.seq,
                 from_name: &f.name,
                 from_sha256: from.1.sha256.to_hex(),
@@ -616,26 +654,36 @@ fn derivation(fit: &[FitLine], evidence: &[(u64, &Evidence)]) -> Result<Vec<u8>>
 }
 
 fn readme(order: &OrderId, profile: &Profile, reason: DisputeReason) -> String {
-    format!(
-        "Evidence bundle for order {order}, made by evault for {} ({reason}).\n\n\
-What is here\n\
-  data/upload/     the files to upload to the platform, numbered in upload order\n\
-  data/originals/  the files exactly as recorded (the number is the log entry)\n\
-  evault/manifest.jsonl  the order's log: one entry per line, each carrying the\n\
-                   SHA-256 of the line before it (a hash chain)\n\
-  evault/derivation.json  which original each upload file was made from, and how\n\
-  evault/fit-report.txt   what was resized, left out, and why\n\n\
-What it shows: these bytes were recorded at the times in the log, by the\n\
-operators and stations named there, and have not changed since. It does not\n\
-show what was packed, and the recording station's clock is not independent.\n\n\
-How to check it with standard tools\n\
-  unzip BUNDLE.zip && cd <folder>\n\
-  sha256sum -c manifest-sha256.txt      # every payload file\n\
-  sha256sum -c tagmanifest-sha256.txt   # the tag files, this one included\n\
-  bagit.py --validate .                  # the whole bag (pip install bagit)\n\
-  evault verify-bundle BUNDLE.zip        # all of the above plus the log's chain\n\n\
-Each original's SHA-256 appears in its log entry (field \"sha256\"), so\n\
-  sha256sum data/originals/0001-*        # compare with entry 1 of the log\n",
-        profile.name
-    )
+    let lines = [
+        format!(
+            "Evidence bundle for order {order}, made by evault for {} ({reason}).",
+            profile.name
+        ),
+        String::new(),
+        "What is here".into(),
+        "  data/upload/            the files to upload to the platform, numbered in upload order"
+            .into(),
+        "  data/originals/         the files exactly as recorded (the number is the log entry)"
+            .into(),
+        "  data/statement.txt      the seller's statement, when one was given".into(),
+        "  evault/manifest.jsonl   the order's log: one entry per line, each carrying the".into(),
+        "                          SHA-256 of the line before it (a hash chain)".into(),
+        "  evault/derivation.json  which original each upload file was made from, and how".into(),
+        "  evault/fit-report.txt   what was resized or left out, and why".into(),
+        String::new(),
+        "What it shows: these bytes were recorded at the times in the log, by the operators".into(),
+        "and stations named there, and have not changed since. It does not show what was".into(),
+        "packed, and the recording station's clock is not an independent time source.".into(),
+        String::new(),
+        "How to check it with standard tools".into(),
+        "  unzip BUNDLE.zip && cd <the folder inside>".into(),
+        "  sha256sum -c manifest-sha256.txt       # every payload file".into(),
+        "  sha256sum -c tagmanifest-sha256.txt    # the tag files".into(),
+        "  bagit.py --validate .                  # the whole bag (pip install bagit)".into(),
+        "  evault verify-bundle BUNDLE.zip        # all of the above, and the log's chain".into(),
+        String::new(),
+        "Each original's SHA-256 is in its log entry (field \"sha256\"): compare".into(),
+        "  sha256sum data/originals/0001-*        with entry 1 of evault/manifest.jsonl".into(),
+    ];
+    lines.join("\n") + "\n"
 }

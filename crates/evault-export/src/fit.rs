@@ -28,12 +28,19 @@ pub struct Fitted {
     pub height: u32,
     /// The JPEG quality used.
     pub quality: u8,
-    /// Width and height of the original, as stored.
+    /// Width and height of the original, as stored (0x0 when unknown).
     pub original: (u32, u32),
 }
 
-/// Decodes `bytes` within the limits and applies the EXIF orientation.
-pub fn decode(bytes: &[u8]) -> Result<DynamicImage, String> {
+/// Decodes `bytes` within the limits and applies the EXIF orientation. A
+/// JPEG is decoded at the smallest DCT scale (1, 1/2, 1/4, 1/8) that still
+/// gives at least 3/4 of `long_edge` pixels on its long side, so platform
+/// copies are between 3/4 of `long_edge` and `long_edge` on their long side
+/// (when the original is larger).
+pub fn decode(bytes: &[u8], long_edge: u32) -> Result<DynamicImage, String> {
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        return decode_jpeg(bytes, long_edge);
+    }
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| format!("cannot read the image: {e}"))?;
@@ -46,11 +53,7 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage, String> {
         .into_decoder()
         .map_err(|e| format!("cannot decode the image: {e}"))?;
     let (w, h) = decoder.dimensions();
-    if u64::from(w) * u64::from(h) > MAX_PIXELS {
-        return Err(format!(
-            "the image claims {w}x{h} pixels, over the {MAX_PIXELS} pixel safety limit (a decompression bomb?); it was not decoded"
-        ));
-    }
+    check_size(w, h)?;
     let orientation = decoder
         .orientation()
         .map_err(|e| format!("cannot read the orientation: {e}"))?;
@@ -60,16 +63,82 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage, String> {
     Ok(img)
 }
 
+fn check_size(w: u32, h: u32) -> Result<(), String> {
+    if w > MAX_SIDE || h > MAX_SIDE || u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(format!(
+            "the image claims {w}x{h} pixels, over the safety limits ({MAX_SIDE} px a side, {MAX_PIXELS} pixels: a decompression bomb?); it was not decoded"
+        ));
+    }
+    Ok(())
+}
+
+fn decode_jpeg(bytes: &[u8], long_edge: u32) -> Result<DynamicImage, String> {
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    d.set_max_decoding_buffer_size(MAX_ALLOC as usize);
+    d.read_info()
+        .map_err(|e| format!("cannot read the JPEG header: {e}"))?;
+    let info = d.info().ok_or("the JPEG has no frame header")?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    check_size(w, h)?;
+    let long = w.max(h).max(1);
+    if long_edge > 0 && long_edge < long {
+        // Decoded at no less than 3/4 of the target: a 4000 px photo headed
+        // for 2048 px decodes at 1/2 (2000 px) and needs no resize at all.
+        let want = u64::from(long_edge) * 3 / 4;
+        let rw = (u64::from(w) * want).div_ceil(u64::from(long));
+        let rh = (u64::from(h) * want).div_ceil(u64::from(long));
+        d.scale(rw.max(1) as u16, rh.max(1) as u16)
+            .map_err(|e| format!("cannot scale the JPEG: {e}"))?;
+    }
+    let pixels = d
+        .decode()
+        .map_err(|e| format!("cannot decode the JPEG: {e}"))?;
+    let info = d.info().ok_or("the JPEG has no frame header")?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    let rgb: Vec<u8> = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => pixels,
+        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
+        jpeg_decoder::PixelFormat::L16 => pixels
+            .chunks_exact(2)
+            .flat_map(|c| [c[0], c[0], c[0]])
+            .collect(),
+        jpeg_decoder::PixelFormat::CMYK32 => pixels
+            .chunks_exact(4)
+            .flat_map(|c| {
+                let k = u16::from(c[3]);
+                let f = |v: u8| ((u16::from(v) * k) / 255) as u8;
+                [f(c[0]), f(c[1]), f(c[2])]
+            })
+            .collect(),
+    };
+    let img = image::RgbImage::from_raw(w, h, rgb).ok_or("the decoded JPEG has the wrong size")?;
+    let mut img = DynamicImage::ImageRgb8(img);
+    let orientation = d
+        .exif_data()
+        .and_then(|raw| exif::Reader::new().read_raw(raw.to_vec()).ok())
+        .and_then(|e| {
+            e.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?
+                .value
+                .get_uint(0)
+        })
+        .and_then(|v| u8::try_from(v).ok())
+        .and_then(image::metadata::Orientation::from_exif);
+    if let Some(o) = orientation {
+        img.apply_orientation(o);
+    }
+    Ok(img)
+}
+
 /// Fits a photo into `long_edge` pixels and `budget` bytes.
 pub fn fit_photo(bytes: &[u8], long_edge: u32, budget: u64) -> Result<Fitted, String> {
-    let img = decode(bytes)?;
-    let original = (img.width(), img.height());
+    let original = original_size(bytes);
+    let img = decode(bytes, long_edge)?;
     let rgb = img.into_rgb8();
     let (w, h) = rgb.dimensions();
     let src =
         Image::from_vec_u8(w, h, rgb.into_raw(), PixelType::U8x3).map_err(|e| e.to_string())?;
     let mut edge = long_edge.min(w.max(h));
-    for _ in 0..6 {
+    loop {
         let scale = f64::from(edge) / f64::from(w.max(h));
         let (tw, th) = (
             ((f64::from(w) * scale).round() as u32).max(1),
@@ -88,8 +157,19 @@ pub fn fit_photo(bytes: &[u8], long_edge: u32, budget: u64) -> Result<Fitted, St
                 .map_err(|e| e.to_string())?;
             dst.into_vec()
         };
-        // Binary search for the highest quality that fits.
-        let (mut lo, mut hi, mut best) = (MIN_QUALITY, MAX_QUALITY, None);
+        // The best quality first (it usually fits); else a binary search
+        // for the highest quality that does.
+        let first = encode(&resized, tw, th, MAX_QUALITY)?;
+        if first.len() as u64 <= budget {
+            return Ok(Fitted {
+                jpeg: first,
+                width: tw,
+                height: th,
+                quality: MAX_QUALITY,
+                original,
+            });
+        }
+        let (mut lo, mut hi, mut best) = (MIN_QUALITY, MAX_QUALITY - 1, None);
         while lo <= hi {
             let q = lo + (hi - lo) / 2;
             let jpeg = encode(&resized, tw, th, q)?;
@@ -117,6 +197,14 @@ pub fn fit_photo(bytes: &[u8], long_edge: u32, budget: u64) -> Result<Fitted, St
     Err(format!(
         "it cannot be made smaller than {budget} bytes while staying readable (320 px)"
     ))
+}
+
+fn original_size(bytes: &[u8]) -> (u32, u32) {
+    ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()
+        .and_then(|r| r.into_dimensions().ok())
+        .unwrap_or((0, 0))
 }
 
 fn encode(rgb: &[u8], w: u32, h: u32, quality: u8) -> Result<Vec<u8>, String> {

@@ -122,6 +122,9 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport> {
         report.push("too-many-members", None, Some(format!("at most {MAX_MEMBERS}")), Some(zip.len().to_string()), "the zip has more members than any bundle evault writes (a zip bomb?); nothing was checked further");
         return Ok(report);
     }
+    if zip.has_duplicate_names() {
+        report.push("duplicate-name", None, None, None, "two members share a name: the zip reader keeps one and an unzip tool may keep the other, so what is checked is not what is seen");
+    }
     // Pass 1: names, kinds and declared sizes.
     let mut seen = BTreeSet::new();
     let mut tops = BTreeSet::new();

@@ -105,16 +105,19 @@ pub fn export(
     let vault = settings::open(g)?;
     let platform = match platform {
         Some(p) => p.to_owned(),
-        None => vault
-            .log(&order)?
-            .entries
-            .iter()
-            .rev()
-            .find_map(|r| match &r.entry.body {
+        None => {
+            let log = vault.log(&order)?;
+            let retracted = log.retracted();
+            log.entries
+                .iter()
+                .rev()
+                .filter(|r| !retracted.contains(&r.entry.seq))
+                .find_map(|r| match &r.entry.body {
                 Body::Dispute(d) => Some(d.platform.clone()),
                 _ => None,
             })
-            .with_context(|| format!("order {order:?} has no dispute record; pass --platform, or record one with `evault dispute`"))?,
+            .with_context(|| format!("order {order:?} has no dispute record; pass --platform, or record one with `evault dispute`"))?
+        }
     };
     let options = ExportOptions {
         profile: Profile::find(&platform, &extra)?,
