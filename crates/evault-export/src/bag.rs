@@ -18,12 +18,12 @@ use crate::error::Result;
 pub(crate) enum Content {
     /// Bytes in memory.
     Bytes(Vec<u8>),
-    /// A reader opened on demand (a blob); its SHA-256 and SHA-512 are known.
+    /// A reader opened when the member is written (a blob: the reader checks
+    /// the bytes against their SHA-256). Its SHA-512 is computed on the way.
     Blob {
         open: Box<dyn Fn() -> Result<Box<dyn Read>>>,
         size: u64,
         sha256: String,
-        sha512: String,
     },
 }
 
@@ -32,12 +32,6 @@ impl Content {
         match self {
             Content::Bytes(b) => b.len() as u64,
             Content::Blob { size, .. } => *size,
-        }
-    }
-    fn digests(&self) -> (String, String) {
-        match self {
-            Content::Bytes(b) => (hex(&Sha256::digest(b)), hex(&Sha512::digest(b))),
-            Content::Blob { sha256, sha512, .. } => (sha256.clone(), sha512.clone()),
         }
     }
 }
@@ -82,8 +76,10 @@ impl Bag {
         )
     }
 
-    /// Writes the bag: `bag_info` lines go into `bag-info.txt` after the
-    /// computed `Payload-Oxum`.
+    /// Writes the bag in one pass: `bag_info` lines go into `bag-info.txt`
+    /// before the computed `Payload-Oxum`. Members are written in name order;
+    /// the manifests sort after `data/`, so the payload's digests (SHA-512
+    /// computed while it streams into the zip) are known when they are written.
     pub fn write<W: Write + Seek>(
         mut self,
         out: W,
@@ -101,69 +97,84 @@ impl Bag {
             "bagit.txt".into(),
             b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n".to_vec(),
         );
-        let (mut m256, mut m512) = (String::new(), String::new());
-        for (path, content) in &self.payload {
-            let (a, b) = content.digests();
-            m256.push_str(&format!("{a}  {}\n", encode_path(path)));
-            m512.push_str(&format!("{b}  {}\n", encode_path(path)));
-        }
-        self.tags
-            .insert("manifest-sha256.txt".into(), m256.into_bytes());
-        self.tags
-            .insert("manifest-sha512.txt".into(), m512.into_bytes());
-        let mut tagm = String::new();
-        for (path, bytes) in &self.tags {
-            tagm.push_str(&format!(
-                "{}  {}\n",
-                hex(&Sha256::digest(bytes)),
-                encode_path(path)
-            ));
-        }
-        self.tags
-            .insert("tagmanifest-sha256.txt".into(), tagm.into_bytes());
+        const MANIFESTS: [&str; 3] = [
+            "manifest-sha256.txt",
+            "manifest-sha512.txt",
+            "tagmanifest-sha256.txt",
+        ];
+        let mut names: Vec<String> = self
+            .tags
+            .keys()
+            .chain(self.payload.keys())
+            .cloned()
+            .collect();
+        names.extend(MANIFESTS.map(String::from));
+        names.sort();
 
         let time = zip_time(created);
         let mut zip = zip::ZipWriter::new(out);
-        let mut members: Vec<(&String, Member<'_>)> = self
-            .tags
-            .iter()
-            .map(|(p, b)| (p, Member::Tag(b)))
-            .chain(self.payload.iter().map(|(p, c)| (p, Member::Payload(c))))
-            .collect();
-        members.sort_by(|a, b| a.0.cmp(b.0));
-        for (path, member) in members {
+        let (mut m256, mut m512, mut tagm) = (String::new(), String::new(), String::new());
+        for path in names {
             let name = format!("{}/{path}", self.top);
+            let size = self.payload.get(&path).map_or(0, Content::size);
             let options = SimpleFileOptions::default()
                 .last_modified_time(time)
                 .unix_permissions(0o644)
-                .compression_method(method(path))
-                .large_file(member.size() >= u64::from(u32::MAX));
+                .compression_method(method(&path))
+                .large_file(size >= u64::from(u32::MAX));
             zip.start_file(name, options)?;
-            match member {
-                Member::Tag(b) | Member::Payload(Content::Bytes(b)) => {
-                    zip.write_all(b).map_err(zip::result::ZipError::Io)?;
+            let manifest = match path.as_str() {
+                "manifest-sha256.txt" => Some(std::mem::take(&mut m256)),
+                "manifest-sha512.txt" => Some(std::mem::take(&mut m512)),
+                "tagmanifest-sha256.txt" => Some(std::mem::take(&mut tagm)),
+                _ => None,
+            };
+            if let Some(text) = manifest {
+                if path != "tagmanifest-sha256.txt" {
+                    tagm.push_str(&format!(
+                        "{}  {path}\n",
+                        hex(&Sha256::digest(text.as_bytes()))
+                    ));
                 }
-                Member::Payload(Content::Blob { open, .. }) => {
-                    let mut r = open()?;
-                    std::io::copy(&mut r, &mut zip).map_err(zip::result::ZipError::Io)?;
-                }
+                zip.write_all(text.as_bytes())
+                    .map_err(zip::result::ZipError::Io)?;
+            } else if let Some(bytes) = self.tags.get(&path) {
+                tagm.push_str(&format!(
+                    "{}  {}\n",
+                    hex(&Sha256::digest(bytes)),
+                    encode_path(&path)
+                ));
+                zip.write_all(bytes).map_err(zip::result::ZipError::Io)?;
+            } else if let Some(content) = self.payload.get(&path) {
+                let (sha256, sha512) = match content {
+                    Content::Bytes(b) => {
+                        zip.write_all(b).map_err(zip::result::ZipError::Io)?;
+                        (hex(&Sha256::digest(b)), hex(&Sha512::digest(b)))
+                    }
+                    Content::Blob { open, sha256, .. } => {
+                        let mut r = open()?;
+                        (sha256.clone(), copy_hashing(&mut r, &mut zip)?)
+                    }
+                };
+                m256.push_str(&format!("{sha256}  {}\n", encode_path(&path)));
+                m512.push_str(&format!("{sha512}  {}\n", encode_path(&path)));
             }
         }
         Ok(zip.finish()?)
     }
 }
 
-enum Member<'a> {
-    Tag(&'a Vec<u8>),
-    Payload(&'a Content),
-}
-
-impl Member<'_> {
-    fn size(&self) -> u64 {
-        match self {
-            Member::Tag(b) => b.len() as u64,
-            Member::Payload(c) => c.size(),
+/// Copies `r` into `w`, returning the SHA-512 of what was copied.
+fn copy_hashing(r: &mut dyn Read, w: &mut dyn Write) -> Result<String> {
+    let mut h = Sha512::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = r.read(&mut buf).map_err(zip::result::ZipError::Io)?;
+        if n == 0 {
+            return Ok(hex(&h.finalize()));
         }
+        h.update(&buf[..n]);
+        w.write_all(&buf[..n]).map_err(zip::result::ZipError::Io)?;
     }
 }
 

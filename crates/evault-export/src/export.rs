@@ -10,7 +10,7 @@ use evault_core::{
 };
 use rayon::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 
 use crate::bag::{Bag, Content, hex};
 use crate::error::{Error, IoContext, Result};
@@ -224,7 +224,6 @@ pub fn export(
     let (fit, upload_bytes) = plan_uploads(vault, profile, &evidence, &mut bag)?;
     if options.originals {
         for (seq, e) in &evidence {
-            let (sha256, sha512) = blob_digests(vault, *seq, e)?;
             let (v, id) = (vault.clone(), e.sha256);
             bag.payload(
                 format!(
@@ -234,8 +233,7 @@ pub fn export(
                 Content::Blob {
                     open: Box::new(move || Ok(Box::new(v.open_blob(&id)?) as Box<dyn Read>)),
                     size: e.size,
-                    sha256,
-                    sha512,
+                    sha256: id.to_hex(),
                 },
             );
         }
@@ -357,25 +355,6 @@ fn hash_file(path: &Path) -> Result<(String, u64)> {
 
 fn bag_top(order: &OrderId, profile: &str) -> String {
     format!("{}-{profile}", order.storage_key())
-}
-
-/// SHA-256 and SHA-512 of a blob, read through the hash-checking reader.
-fn blob_digests(vault: &Vault, seq: u64, e: &Evidence) -> Result<(String, String)> {
-    let mut r = vault.open_blob(&e.sha256)?;
-    let mut h = Sha512::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = r.read(&mut buf).map_err(|err| Error::Photo {
-            name: e.name.clone(),
-            seq,
-            why: format!("reading its bytes from the vault: {err}"),
-        })?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok((e.sha256.to_hex(), hex(&h.finalize())))
 }
 
 /// Chooses, fits and names the upload files.
