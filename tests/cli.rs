@@ -236,6 +236,13 @@ fn import_maps_orders_skips_clutter_and_never_follows_symlinks_out() {
         out.contains("link.jpg") && out.contains("symbolic link"),
         "{out}"
     );
+    for clutter in [".DS_Store", "Thumbs.db", ".hidden.jpg"] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("skipped") && l.contains(clutter) && l.contains("clutter")),
+            "{clutter}: {out}"
+        );
+    }
     assert!(
         err.contains("NOT RECORDED") && err.contains("loose.jpg"),
         "{err}"

@@ -418,3 +418,47 @@ fn get_of_a_missing_blob_is_exit_1() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("missing") && err.contains("restore"), "{err}");
 }
+
+#[test]
+fn re_adding_the_original_restores_a_damaged_blob() {
+    let c = Case::new();
+    let path = c.blob_of(1);
+    let good = crate::util::sample("112-7739151-0042185/IMG_2041.jpg");
+    let mut bad = good.clone();
+    bad[100] ^= 0xFF;
+    fs::write(&path, &bad).unwrap();
+    assert_eq!(
+        c.problems(),
+        vec![p("blob-altered", 1, Some("IMG_2041.jpg"))]
+    );
+    let out = c
+        .vault
+        .add(
+            &order(O1),
+            vec![crate::util::bytes("IMG_2041.jpg", good.clone())],
+            &actor(),
+        )
+        .unwrap();
+    assert!(
+        matches!(
+            out[0],
+            evault_core::AddOutcome::AlreadyRecorded { seq: 1, .. }
+        ),
+        "{out:?}"
+    );
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        good,
+        "the verified copy replaces the damaged one"
+    );
+    let findings = c.findings(false);
+    assert!(
+        findings.iter().all(|f| f.severity == Severity::Notice),
+        "{findings:?}"
+    );
+    assert!(
+        findings.iter().any(|f| f.code == "temporary-file"
+            && f.file.as_deref().is_some_and(|n| n.contains("damaged-"))),
+        "{findings:?}"
+    );
+}

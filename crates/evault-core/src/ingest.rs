@@ -238,13 +238,25 @@ fn plan(
     report: &mut ImportReport,
 ) -> Result<Vec<Planned>> {
     let mut plan = Vec::new();
-    let walker = walkdir::WalkDir::new(dir)
+    let mut walker = walkdir::WalkDir::new(dir)
         .min_depth(1)
         .follow_links(false)
         .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| !is_clutter(&e.file_name().to_string_lossy()) || e.depth() == 0);
-    for entry in walker {
+        .into_iter();
+    while let Some(entry) = walker.next() {
+        if let Ok(e) = &entry
+            && is_clutter(&e.file_name().to_string_lossy())
+        {
+            let relative = e.path().strip_prefix(dir).unwrap_or(e.path()).to_owned();
+            if e.file_type().is_dir() {
+                walker.skip_current_dir();
+            }
+            report.skipped.push(Skipped {
+                path: relative,
+                why: "hidden file or operating-system clutter".into(),
+            });
+            continue;
+        }
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {

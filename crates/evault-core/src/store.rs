@@ -123,6 +123,25 @@ impl Store {
             return Err(Error::BlobMissing(staged.sha256.to_hex()));
         };
         if dest.is_file() {
+            if self.intact(&dest, &staged)? {
+                return Ok((dir, true));
+            }
+            // The stored copy was damaged: the verified new copy replaces it
+            // and the damaged one is kept aside in tmp/ (verify lists it).
+            let aside = self.tmp_dir().join(format!(
+                "damaged-{}-{}",
+                staged.sha256.to_hex(),
+                std::process::id()
+            ));
+            fs::rename(&dest, &aside).ctx("moving a damaged blob aside", &dest)?;
+            read_only(staged.file.as_file())
+                .and_then(|p| fs::set_permissions(staged.file.path(), p))
+                .ctx("setting read-only", staged.file.path().to_owned())?;
+            staged
+                .file
+                .persist(&dest)
+                .map_err(|e| e.error)
+                .ctx("storing blob", &dest)?;
             return Ok((dir, true));
         }
         if !dir.is_dir() {
@@ -141,6 +160,17 @@ impl Store {
             }
             Err(e) => Err(e.error).ctx("storing blob", dest),
         }
+    }
+
+    /// Whether the stored blob at `dest` still holds the staged bytes
+    /// (size, then BLAKE3).
+    fn intact(&self, dest: &Path, staged: &Staged) -> Result<bool> {
+        let mut f = File::open(dest).ctx("opening blob", dest)?;
+        if f.metadata().ctx("reading", dest)?.len() != staged.size {
+            return Ok(false);
+        }
+        let (_, b3, _) = hash_reader(&mut f, true, dest)?;
+        Ok(b3 == staged.blake3)
     }
 
     /// Opens a blob for reading.

@@ -350,7 +350,7 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
                     format!("line {line_no} is not a valid entry ({e}): it was edited or damaged; restore the vault from a backup"));
                 prev = Some(hash);
                 prev_name = None;
-                expected_seq += 1;
+                expected_seq = expected_seq.saturating_add(1);
                 last_seq = expected_seq - 1;
                 continue;
             }
@@ -496,13 +496,13 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
                 hash,
             ),
         );
-        expected_seq = seq + 1;
+        expected_seq = seq.saturating_add(1);
         last_seq = seq;
         prev = Some(hash);
         prev_name = name;
     }
     if complete < bytes.len() {
-        ctx.push(Severity::Problem, "torn-last-line", Some(&label), Some(last_seq + 1), None, None, Some(format!("{} bytes without a newline", bytes.len() - complete)),
+        ctx.push(Severity::Problem, "torn-last-line", Some(&label), Some(last_seq.saturating_add(1)), None, None, Some(format!("{} bytes without a newline", bytes.len() - complete)),
             format!("the log ends with an incomplete line (an interrupted write, never acknowledged); run `evault repair {label:?}` to cut it"));
     }
     match head {

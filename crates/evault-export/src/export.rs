@@ -495,7 +495,8 @@ fn plan_uploads(
 
 /// A blob's bytes, checked against their hash as they are read.
 fn read_blob(vault: &Vault, seq: u64, e: &Evidence) -> Result<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(usize::try_from(e.size).unwrap_or(0));
+    // The recorded size is only a hint (the reader checks the bytes).
+    let mut bytes = Vec::with_capacity(usize::try_from(e.size.min(64 << 20)).unwrap_or(0));
     vault
         .open_blob(&e.sha256)?
         .read_to_end(&mut bytes)

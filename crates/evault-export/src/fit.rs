@@ -100,7 +100,11 @@ fn decode_jpeg(bytes: &[u8], long_edge: u32) -> Result<DynamicImage, String> {
         jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
         jpeg_decoder::PixelFormat::L16 => pixels
             .chunks_exact(2)
-            .flat_map(|c| [c[0], c[0], c[0]])
+            .flat_map(|c| {
+                // Native-endian samples; the high byte is the 8-bit value.
+                let v = (u16::from_ne_bytes([c[0], c[1]]) >> 8) as u8;
+                [v, v, v]
+            })
             .collect(),
         jpeg_decoder::PixelFormat::CMYK32 => pixels
             .chunks_exact(4)
@@ -133,7 +137,7 @@ fn decode_jpeg(bytes: &[u8], long_edge: u32) -> Result<DynamicImage, String> {
 pub fn fit_photo(bytes: &[u8], long_edge: u32, budget: u64) -> Result<Fitted, String> {
     let original = original_size(bytes);
     let img = decode(bytes, long_edge)?;
-    let rgb = img.into_rgb8();
+    let rgb = flatten_on_white(img);
     let (w, h) = rgb.dimensions();
     let src =
         Image::from_vec_u8(w, h, rgb.into_raw(), PixelType::U8x3).map_err(|e| e.to_string())?;
@@ -199,6 +203,24 @@ pub fn fit_photo(bytes: &[u8], long_edge: u32, budget: u64) -> Result<Fitted, St
     ))
 }
 
+/// Transparent pixels (screenshots, labels as PNG) become white, not black.
+fn flatten_on_white(img: DynamicImage) -> image::RgbImage {
+    if !img.color().has_alpha() {
+        return img.into_rgb8();
+    }
+    let rgba = img.into_rgba8();
+    let (w, h) = rgba.dimensions();
+    let px = rgba
+        .pixels()
+        .flat_map(|p| {
+            let a = u16::from(p[3]);
+            let blend = |c: u8| ((u16::from(c) * a + 255 * (255 - a)) / 255) as u8;
+            [blend(p[0]), blend(p[1]), blend(p[2])]
+        })
+        .collect();
+    image::RgbImage::from_raw(w, h, px).unwrap_or_else(|| image::RgbImage::new(w, h))
+}
+
 fn original_size(bytes: &[u8]) -> (u32, u32) {
     ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
@@ -217,4 +239,42 @@ fn encode(rgb: &[u8], w: u32, h: u32, quality: u8) -> Result<Vec<u8>, String> {
         .encode(rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
         .map_err(|e| format!("cannot encode the JPEG: {e}"))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transparent_png_becomes_white_not_black() {
+        let mut png = Vec::new();
+        image::RgbaImage::from_pixel(400, 300, image::Rgba([0, 0, 0, 0]))
+            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let fitted = fit_photo(&png, 2048, 1_000_000).unwrap();
+        let back = image::load_from_memory(&fitted.jpeg).unwrap().into_rgb8();
+        assert!(
+            back.get_pixel(200, 150)[0] > 240,
+            "{:?}",
+            back.get_pixel(200, 150)
+        );
+        assert_eq!((fitted.width, fitted.height), (400, 300));
+    }
+
+    #[test]
+    fn decompression_bomb_is_refused_before_decoding() {
+        // A JPEG whose frame header claims 30000 x 30000 pixels.
+        let mut jpg = Vec::new();
+        image::RgbImage::new(8, 8)
+            .write_to(&mut Cursor::new(&mut jpg), image::ImageFormat::Jpeg)
+            .unwrap();
+        let sof = jpg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        jpg[sof + 5..sof + 7].copy_from_slice(&30_000u16.to_be_bytes());
+        jpg[sof + 7..sof + 9].copy_from_slice(&30_000u16.to_be_bytes());
+        let err = fit_photo(&jpg, 2048, 1_000_000).unwrap_err();
+        assert!(
+            err.contains("safety limits") && err.contains("not decoded"),
+            "{err}"
+        );
+    }
 }

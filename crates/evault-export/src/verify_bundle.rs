@@ -17,6 +17,16 @@ use crate::error::{Error, Result};
 const MAX_MEMBERS: usize = 10_000;
 /// Most bytes a bundle may expand to.
 const MAX_TOTAL_BYTES: u64 = 8 << 30;
+/// The tag files that are parsed, and the most bytes kept of each.
+const KEPT: [&str; 6] = [
+    "bagit.txt",
+    "bag-info.txt",
+    "manifest-sha256.txt",
+    "manifest-sha512.txt",
+    "tagmanifest-sha256.txt",
+    "evault/manifest.jsonl",
+];
+const MAX_KEPT: u64 = 64 << 20;
 /// Largest expansion ratio accepted for a member over 1 MiB.
 const MAX_RATIO: u64 = 200;
 
@@ -223,7 +233,9 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport> {
         let mut m = zip.by_index(i).map_err(|e| unreadable(e.to_string()))?;
         let declared = m.size();
         let rel = name[top.len()..].trim_start_matches('/').to_owned();
-        let keep = !rel.starts_with("data/");
+        // Only the files that are parsed are kept in memory (capped); the
+        // rest is hashed as it streams.
+        let keep = KEPT.contains(&rel.as_str()) && declared <= MAX_KEPT;
         let (mut s256, mut s512, mut n) = (Sha256::new(), Sha512::new(), 0u64);
         let mut kept = Vec::new();
         let mut buf = vec![0u8; 1 << 16];
@@ -234,7 +246,7 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport> {
                 Ok(k) => {
                     s256.update(&buf[..k]);
                     s512.update(&buf[..k]);
-                    if keep && kept.len() < (64 << 20) {
+                    if keep {
                         kept.extend_from_slice(&buf[..k]);
                     }
                     n += k as u64;

@@ -90,7 +90,7 @@ fn describe(r: &Recorded, retracted: bool) -> String {
             x.reason,
             x.through_seq,
             x.upload_files,
-            &x.bundle_sha256[..16.min(x.bundle_sha256.len())]
+            x.bundle_sha256.chars().take(16).collect::<String>()
         ),
         _ => "(entry type not shown)".into(),
     };
