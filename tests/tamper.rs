@@ -462,3 +462,36 @@ fn re_adding_the_original_restores_a_damaged_blob() {
         "{findings:?}"
     );
 }
+
+#[test]
+fn repair_restores_a_lost_newline_instead_of_cutting_an_entry() {
+    let c = Case::new();
+    let before = fs::read(c.manifest()).unwrap();
+    fs::write(c.manifest(), &before[..before.len() - 1]).unwrap();
+    assert_eq!(
+        c.problems(),
+        vec![p("torn-last-line", 5, None), p("log-truncated", 5, None)]
+    );
+    match c.vault.repair(&order(O1), &actor()).unwrap() {
+        RepairOutcome::NewlineRestored { seq } => assert_eq!(seq, 5),
+        other => panic!("expected the newline restored, got {other:?}"),
+    }
+    assert_eq!(fs::read(c.manifest()).unwrap(), before);
+    assert!(c.findings(false).is_empty(), "{:?}", c.findings(false));
+    c.vault
+        .note(&order(O1), "appends work again", &actor())
+        .unwrap();
+}
+
+#[test]
+fn verify_into_a_closed_pipe_still_exits_1() {
+    let c = Case::new();
+    fs::remove_file(c.blob_of(1)).unwrap();
+    let mut child = evault(c.root())
+        .arg("verify")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // like `evault verify | head -n0`
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+}

@@ -28,6 +28,19 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
+/// Runs `print` and returns `status`, also when stdout was closed early
+/// (`evault verify | head -n1` still exits 1 when there are problems).
+pub fn printed(
+    status: crate::Status,
+    print: impl FnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<crate::Status> {
+    match print() {
+        Err(e) if is_broken_pipe(&e) => Ok(status),
+        Err(e) => Err(e),
+        Ok(()) => Ok(status),
+    }
+}
+
 /// `1.2 MB`-style sizes.
 pub fn size(bytes: u64) -> String {
     #[allow(clippy::cast_precision_loss)]

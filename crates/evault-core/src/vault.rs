@@ -247,6 +247,12 @@ impl OrderLog {
 pub enum RepairOutcome {
     /// The log ends cleanly; nothing was changed.
     NothingToRepair,
+    /// The last line was a complete, correctly linked entry that had lost
+    /// only its newline (no hashed byte changes): the newline was restored.
+    NewlineRestored {
+        /// The entry that is now complete.
+        seq: u64,
+    },
     /// The torn last line was cut, kept as a blob and the cut recorded.
     Cut {
         /// Bytes cut.
@@ -847,6 +853,21 @@ impl Vault {
             return Ok(RepairOutcome::NothingToRepair);
         }
         let torn = bytes[complete..].to_vec();
+        if let Some(seq) = next_entry(order, &bytes[..complete], &torn) {
+            let path = dir.manifest();
+            let mut file = OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .ctx("opening", &path)?;
+            file.write_all(b"\n").ctx("appending to", &path)?;
+            file.sync_all().ctx("syncing", &path)?;
+            let _ = dir.write_head(&Head {
+                seq,
+                hash: leaf_hash(&torn),
+            });
+            drop(lock);
+            return Ok(RepairOutcome::NewlineRestored { seq });
+        }
         let cut = torn.len() as u64;
         let pending = self.stage(NewEvidence::from_reader(
             "torn-line",
@@ -888,6 +909,24 @@ impl Vault {
         };
         Ok(RepairOutcome::Cut { bytes: cut, entry })
     }
+}
+
+/// The sequence number of `line` when it is a complete entry of `order` that
+/// links to the last of the `complete` lines (a line that lost only its newline).
+fn next_entry(order: &OrderId, complete: &[u8], line: &[u8]) -> Option<u64> {
+    let entry: Entry = serde_json::from_slice(line).ok()?;
+    let last = lines(complete).last();
+    let (want_seq, want_prev) = match last {
+        Some(l) => (
+            serde_json::from_slice::<Entry>(l)
+                .ok()?
+                .seq
+                .checked_add(1)?,
+            Some(leaf_hash(l)),
+        ),
+        None => (1, None),
+    };
+    (entry.order == *order && entry.seq == want_seq && entry.prev == want_prev).then_some(entry.seq)
 }
 
 /// Refuses to append to a log whose end no longer matches its `HEAD` (an

@@ -196,9 +196,16 @@ pub fn profiles(json: bool, profile_file: Option<&Path>) -> Result<Status> {
 
 pub fn verify_bundle(file: &Path, json: bool) -> Result<Status> {
     let report = check_bundle(file)?;
-    if json {
-        out!("{}", serde_json::to_string_pretty(&report)?);
+    let status = if report.ok() {
+        Status::Ok
     } else {
+        Status::Problem
+    };
+    crate::output::printed(status, || {
+        if json {
+            out!("{}", serde_json::to_string_pretty(&report)?);
+            return Ok(());
+        }
         for f in &report.findings {
             out!("{f}");
         }
@@ -210,10 +217,6 @@ pub fn verify_bundle(file: &Path, json: bool) -> Result<Status> {
             report.log_entries,
             report.findings.len()
         );
-    }
-    Ok(if report.ok() {
-        Status::Ok
-    } else {
-        Status::Problem
+        Ok(())
     })
 }

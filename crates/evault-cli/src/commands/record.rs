@@ -100,6 +100,9 @@ pub fn repair(g: &Global, order: &str) -> Result<Status> {
     let actor = settings::actor(g)?;
     match settings::open(g)?.repair(&order, &actor)? {
         RepairOutcome::NothingToRepair => out!("{order}: the log ends cleanly; nothing to repair"),
+        RepairOutcome::NewlineRestored { seq } => out!(
+            "{order}: entry #{seq} was complete and correctly linked but had lost its newline; the newline was restored (no recorded byte changed)"
+        ),
         RepairOutcome::Cut { bytes, entry } => out!(
             "{order}: cut a torn last line of {bytes} bytes (kept as blob {}); recorded as #{}",
             match &entry.entry.body {

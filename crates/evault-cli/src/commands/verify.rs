@@ -11,9 +11,16 @@ pub fn verify(g: &Global, order: Option<&str>, fast: bool, json: bool) -> Result
     let order = order.map(settings::order).transpose()?;
     let vault = settings::open(g)?;
     let report = vault.verify(&VerifyOptions { order, fast })?;
-    if json {
-        out!("{}", serde_json::to_string_pretty(&report)?);
+    let status = if report.ok() {
+        Status::Ok
     } else {
+        Status::Problem
+    };
+    crate::output::printed(status, || {
+        if json {
+            out!("{}", serde_json::to_string_pretty(&report)?);
+            return Ok(());
+        }
         for f in &report.findings {
             out!("{f}");
         }
@@ -36,10 +43,6 @@ pub fn verify(g: &Global, order: Option<&str>, fast: bool, json: bool) -> Result
             },
             report.findings.len() - problems
         );
-    }
-    Ok(if report.ok() {
-        Status::Ok
-    } else {
-        Status::Problem
+        Ok(())
     })
 }
