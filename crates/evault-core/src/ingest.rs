@@ -4,10 +4,12 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::actor::Actor;
+use crate::append::{AddOutcome, Item, NewEvidence, Source};
 use crate::error::{Error, Result};
 use crate::id::OrderId;
 use crate::kind::EvidenceKind;
-use crate::vault::{Actor, AddOutcome, Item, NewEvidence, Vault};
+use crate::vault::Vault;
 
 /// Files per group commit.
 const BATCH_FILES: usize = 128;
@@ -182,7 +184,7 @@ impl Vault {
             .par_iter()
             .map(|p| {
                 let item = NewEvidence {
-                    source: crate::vault::Source::Path(p.path.clone()),
+                    source: Source::Path(p.path.clone()),
                     name: p.name.clone(),
                     kind: options.kind,
                     note: None,

@@ -34,6 +34,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod actor;
+mod append;
 mod dispute;
 mod durable;
 pub mod entry;
@@ -43,19 +45,22 @@ mod ingest;
 mod kind;
 mod manifest;
 pub mod merkle;
+mod read;
+mod repair;
 mod sniff;
 mod store;
 mod vault;
 pub mod verify;
 
+pub use actor::Actor;
+pub use append::{AddOutcome, NewEvidence, Source};
 pub use dispute::{Dispute, DisputeReason, ExportRecord};
 pub use entry::{Body, Entry, Evidence, ImageInfo, Recorded, Timestamp};
 pub use error::{Error, Result};
 pub use id::{Blake3Hash, BlobId, EntryHash, MAX_ORDER_ID_BYTES, OrderId};
 pub use ingest::{ImportOptions, ImportProgress, ImportReport, Skipped, order_from_folder};
 pub use kind::EvidenceKind;
-pub use vault::{
-    Actor, AddOutcome, Clock, FORMAT, NewEvidence, OrderLog, OrderSummary, RepairOutcome, Source,
-    Vault, VerifiedReader,
-};
+pub use read::{OrderLog, OrderSummary, VerifiedReader};
+pub use repair::RepairOutcome;
+pub use vault::{Clock, FORMAT, Vault};
 pub use verify::{Finding, Report, Severity, VerifyOptions};
