@@ -25,6 +25,13 @@ fn disputed(dir: &Path, extra: u64, platform: &str) -> PathBuf {
         .arg(samples.join("label-IMG_2044.jpg"))
         .arg(samples.join("chat-with-buyer.txt")));
     assert_eq!(code, 0, "{err}");
+    let wa = dir.join("whatsapp-chat.txt");
+    fs::write(&wa, "[24/11/2026, 19:00] 买家: 包裹没有到\n[24/11/2026, 19:05] Seller: the carrier shows it delivered\n").unwrap();
+    let (code, _, err) = run(evault(&vault)
+        .args(["add", ORDER])
+        .arg(samples.join("tracking-events.csv"))
+        .arg(&wa));
+    assert_eq!(code, 0, "{err}");
     for i in 0..extra {
         let f = dir.join(format!("IMG_9{i:03}.jpg"));
         fs::write(&f, big_photo(i)).unwrap();
@@ -112,7 +119,7 @@ fn paypal_bundle_fits_and_opens_in_real_tools() {
         .iter()
         .filter(|(n, _)| n.contains("/data/upload/"))
         .collect();
-    assert_eq!(uploads.len(), 5);
+    assert_eq!(uploads.len(), 5, "2 sample photos + 3 large ones");
     let total: usize = uploads.iter().map(|(_, b)| b.len()).sum();
     assert!(total <= 50_000_000);
     for (name, bytes) in &uploads {
@@ -164,6 +171,34 @@ fn paypal_bundle_fits_and_opens_in_real_tools() {
         .current_dir(&bag));
     let (code, out, _) = run(evault(&vault).arg("verify-bundle").arg(&zip));
     assert_eq!(code, 0, "{out}");
+
+    // The timeline tells the story in time order, CJK included.
+    let timeline = String::from_utf8(
+        all.iter()
+            .find(|(n, _)| n.ends_with("/evault/timeline.txt"))
+            .unwrap()
+            .1
+            .clone(),
+    )
+    .unwrap();
+    let pos = |needle: &str| {
+        timeline
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing from:\n{timeline}"))
+    };
+    let taken = pos("photo taken: IMG_2041.jpg");
+    let accepted = pos("carrier: Accepted by carrier, Shenzhen");
+    let delivered = pos("carrier: Delivered, left at front door, Brooklyn NY");
+    let buyer = pos("chat, buyer: the package never arrived");
+    let cjk = pos("chat, 买家: 包裹没有到");
+    assert!(
+        taken < accepted && accepted < delivered && delivered < buyer && buyer < cjk,
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("2026-11-18T09:12:31+08:00"),
+        "camera time keeps its offset: {timeline}"
+    );
 
     // The export is in the chain of custody.
     let (_, log, _) = run(evault(&vault).args(["log", ORDER]));

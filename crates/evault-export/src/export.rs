@@ -252,10 +252,15 @@ pub fn export(
         .copied()
         .collect();
     bag.tag("evault/manifest.jsonl", covered);
-    bag.tag(
-        "evault/fit-report.txt",
-        fit_report(profile, reason, &fit, upload_bytes).into_bytes(),
-    );
+    let (timeline, unread) = build_timeline(vault, &log, &retracted)?;
+    let mut report = fit_report(profile, reason, &fit, upload_bytes);
+    for (seq, name) in &unread {
+        report.push_str(&format!(
+            "\nNot in the timeline: entry {seq} {name}: its format is not one the timeline reads (docs/bundle.md); the file is exported as recorded"
+        ));
+    }
+    bag.tag("evault/fit-report.txt", report.into_bytes());
+    bag.tag("evault/timeline.txt", timeline.into_bytes());
     bag.tag("evault/derivation.json", derivation(&fit, &evidence)?);
     bag.tag("README.txt", readme(order, profile, reason).into_bytes());
     let head = log
@@ -335,6 +340,44 @@ pub fn export(
         bundle_bytes,
         recorded,
     })
+}
+
+/// The order's story in time order (`evault/timeline.txt`), and the
+/// tracking or chat files whose format it could not read.
+fn build_timeline(
+    vault: &Vault,
+    log: &evault_core::OrderLog,
+    retracted: &std::collections::HashSet<u64>,
+) -> Result<(String, Vec<(u64, String)>)> {
+    let mut events = Vec::new();
+    let mut unread = Vec::new();
+    for r in log
+        .entries
+        .iter()
+        .filter(|r| !retracted.contains(&r.entry.seq))
+    {
+        let seq = r.entry.seq;
+        let recorded = r.entry.recorded_at.to_string();
+        match &r.entry.body {
+            Body::Evidence(e) if is_photo(&e.media_type) => {
+                events.extend(crate::timeline::photo_events(seq, e, &recorded));
+            }
+            Body::Evidence(e) if e.size <= 16 << 20 => {
+                match crate::timeline::read(seq, e, &read_blob(vault, seq, e)?) {
+                    crate::timeline::Read::Events(ev) => events.extend(ev),
+                    crate::timeline::Read::Unrecognised => unread.push((seq, e.name.clone())),
+                    crate::timeline::Read::NotASource => {}
+                }
+            }
+            Body::Dispute(d) => events.extend(crate::timeline::Event::at_recorded(
+                seq,
+                &recorded,
+                format!("dispute recorded: {} on {}", d.reason, d.platform),
+            )),
+            _ => {}
+        }
+    }
+    Ok((crate::timeline::render(events), unread))
 }
 
 /// SHA-256 and size of a file, streamed.
@@ -650,6 +693,7 @@ fn readme(order: &OrderId, profile: &Profile, reason: DisputeReason) -> String {
         "                          SHA-256 of the line before it (a hash chain)".into(),
         "  evault/derivation.json  which original each upload file was made from, and how".into(),
         "  evault/fit-report.txt   what was resized or left out, and why".into(),
+        "  evault/timeline.txt     the story in time order: photos, carrier events, chat".into(),
         String::new(),
         "What it shows: these bytes were recorded at the times in the log, by the operators".into(),
         "and stations named there, and have not changed since. It does not show what was".into(),

@@ -13,6 +13,7 @@ mod error;
 mod export;
 pub mod fit;
 mod profile;
+mod timeline;
 mod verify_bundle;
 
 pub use error::{Error, Result};
