@@ -359,10 +359,13 @@ fn build_timeline(
         let seq = r.entry.seq;
         let recorded = r.entry.recorded_at.to_string();
         match &r.entry.body {
-            Body::Evidence(e) if is_photo(&e.media_type) => {
+            Body::Evidence(e) if e.image.is_some() => {
                 events.extend(crate::timeline::photo_events(seq, e, &recorded));
             }
-            Body::Evidence(e) if e.size <= 16 << 20 => {
+            Body::Evidence(e)
+                if matches!(e.kind, EvidenceKind::TrackingEvents | EvidenceKind::ChatLog)
+                    && e.size <= 16 << 20 =>
+            {
                 match crate::timeline::read(seq, e, &read_blob(vault, seq, e)?) {
                     crate::timeline::Read::Events(ev) => events.extend(ev),
                     crate::timeline::Read::Unrecognised => unread.push((seq, e.name.clone())),
