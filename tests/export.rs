@@ -416,6 +416,54 @@ fn verify_bundle_rejects_tampered_and_hostile_bundles() {
         },
         "zip-bomb",
     );
+    // A log cut short, with every manifest rewritten to match: the head in bag-info.txt differs.
+    let cut = tmp.path().join("cut-log.zip");
+    {
+        use sha2::Digest;
+        let hexd = |b: &[u8]| {
+            sha2::Sha256::digest(b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<String>()
+        };
+        let mut all = members(&zip);
+        let log_i = all
+            .iter()
+            .position(|(n, _)| n.ends_with("/evault/manifest.jsonl"))
+            .unwrap();
+        let log = String::from_utf8(all[log_i].1.clone()).unwrap();
+        let shorter: String = log
+            .lines()
+            .take(log.lines().count() - 1)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        all[log_i].1 = shorter.into_bytes();
+        let tag_i = all
+            .iter()
+            .position(|(n, _)| n.ends_with("/tagmanifest-sha256.txt"))
+            .unwrap();
+        let mut tagm = String::new();
+        for (n, b) in &all {
+            let rel = n.split_once('/').unwrap().1;
+            if !rel.starts_with("data/") && rel != "tagmanifest-sha256.txt" {
+                tagm.push_str(&format!("{}  {rel}\n", hexd(b)));
+            }
+        }
+        all[tag_i].1 = tagm.into_bytes();
+        let mut w = zip::ZipWriter::new(fs::File::create(&cut).unwrap());
+        for (n, b) in all {
+            w.start_file(n, SimpleFileOptions::default()).unwrap();
+            w.write_all(&b).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let (exit, out, _) = run(evault(&vault).args(["verify-bundle", "--json"]).arg(&cut));
+    assert_eq!(exit, 1, "{out}");
+    assert!(
+        out.contains("log-head-mismatch") && !out.contains("hash-mismatch"),
+        "{out}"
+    );
+
     // Not a zip at all: exit 2.
     let junk = tmp.path().join("junk.zip");
     fs::write(&junk, b"not a zip").unwrap();

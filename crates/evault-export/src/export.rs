@@ -238,6 +238,12 @@ pub fn export(
             );
         }
     }
+    if bag.oxum().1 == 0 && options.statement.is_none() {
+        return Err(Error::DoesNotFit {
+            profile: profile.name.clone(),
+            why: "the bundle would hold no file at all (no upload files, no originals); drop --no-originals or record evidence first".into(),
+        });
+    }
     if let Some(text) = &options.statement {
         bag.payload(
             "statement.txt".into(),

@@ -446,6 +446,32 @@ fn check_log(
             by_seq.insert(entry.seq, e.sha256.to_hex());
         }
     }
+    // bag-info.txt names the hash of the log's last entry: a log cut short
+    // (and its manifests rewritten to match) would differ from it.
+    let head = texts.get("bag-info.txt").and_then(|info| {
+        String::from_utf8_lossy(info).lines().find_map(|l| {
+            l.strip_prefix("Evault-Log-Head:")
+                .map(|h| h.trim().to_owned())
+        })
+    });
+    let last = prev.map(|h| h.to_string()).unwrap_or_default();
+    match head {
+        Some(head) if head == last => {}
+        Some(head) => report.push(
+            "log-head-mismatch",
+            Some("evault/manifest.jsonl"),
+            Some(head),
+            Some(last),
+            "the log's last entry is not the one bag-info.txt names (Evault-Log-Head): entries were removed or changed",
+        ),
+        None => report.push(
+            "log-head-missing",
+            Some("bag-info.txt"),
+            None,
+            None,
+            "bag-info.txt has no Evault-Log-Head",
+        ),
+    }
     for (path, (sha256, _, _)) in digests
         .iter()
         .filter(|(p, _)| p.starts_with("data/originals/"))
