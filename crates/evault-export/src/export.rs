@@ -221,7 +221,7 @@ pub fn export(
     evidence.sort_by_key(|(seq, e)| (order_of.iter().position(|k| *k == e.kind), *seq));
 
     let mut bag = Bag::new(bag_top(order, &profile.name));
-    let (fit, upload_bytes) = plan_uploads(vault, profile, &evidence, &mut bag)?;
+    let (fit, upload_bytes) = plan_uploads(vault, profile, &evidence, options.originals, &mut bag)?;
     if options.originals {
         for (seq, e) in &evidence {
             let (v, id) = (vault.clone(), e.sha256);
@@ -370,7 +370,12 @@ fn build_timeline(
             }
             Body::Evidence(e)
                 if matches!(e.kind, EvidenceKind::TrackingEvents | EvidenceKind::ChatLog)
-                    && e.size <= 16 << 20 =>
+                    && e.size > 16 << 20 =>
+            {
+                unread.push((seq, format!("{} (over 16 MiB)", e.name)));
+            }
+            Body::Evidence(e)
+                if matches!(e.kind, EvidenceKind::TrackingEvents | EvidenceKind::ChatLog) =>
             {
                 match crate::timeline::read(seq, e, &read_blob(vault, seq, e)?) {
                     crate::timeline::Read::Events(ev) => events.extend(ev),
@@ -414,6 +419,7 @@ fn plan_uploads(
     vault: &Vault,
     profile: &Profile,
     evidence: &[(u64, &Evidence)],
+    originals: bool,
     bag: &mut Bag,
 ) -> Result<(Vec<FitLine>, u64)> {
     let mut fit = Vec::new();
@@ -428,7 +434,12 @@ fn plan_uploads(
     };
     if profile.slots == SlotModel::None {
         for (seq, e) in evidence {
-            fit.push(line(*seq, e, "archive profile: original only".into()));
+            let action = if originals {
+                "archive profile: original only"
+            } else {
+                "archive profile without originals: not in this bundle"
+            };
+            fit.push(line(*seq, e, action.into()));
         }
         return Ok((fit, 0));
     }
@@ -447,8 +458,14 @@ fn plan_uploads(
                 *seq,
                 e,
                 format!(
-                    "left out: {} is not a type {} takes (it stays in the originals)",
-                    e.media_type, profile.name
+                    "left out: {} is not a type {} takes ({})",
+                    e.media_type,
+                    profile.name,
+                    if originals {
+                        "it stays in the originals"
+                    } else {
+                        "not in this bundle: --no-originals"
+                    }
                 ),
             ));
         } else if chosen.len() >= max_files {
@@ -480,7 +497,7 @@ fn plan_uploads(
             let bytes = read_blob(vault, *seq, e)?;
             fit_photo(&bytes, long_edge, share).map(Some).map_err(|why| Error::DoesNotFit {
                 profile: profile.name.clone(),
-                why: format!("{} (entry {seq}) does not fit its share of {share} bytes: {why}; retract a less important photo or use a profile with more room", e.name),
+                why: format!("{} (entry {seq}) cannot be made into an upload copy within its share of {share} bytes: {why}. If it is too large, retract a less important photo or use a profile with more room; if it cannot be decoded, re-save it from the camera and record it again, or retract it", e.name),
             })
         })
         .collect();

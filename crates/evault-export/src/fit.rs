@@ -79,7 +79,12 @@ fn decode_jpeg(bytes: &[u8], long_edge: u32) -> Result<DynamicImage, String> {
         .map_err(|e| format!("cannot read the JPEG header: {e}"))?;
     let info = d.info().ok_or("the JPEG has no frame header")?;
     let (w, h) = (u32::from(info.width), u32::from(info.height));
-    check_size(w, h)?;
+    // The side limit applies to the header; the pixel limit to what is
+    // decoded: a 108 MP phone photo headed for 2048 px decodes at 1/4.
+    if w > MAX_SIDE || h > MAX_SIDE {
+        check_size(w, h)?;
+    }
+    let mut decoded = (w, h);
     let long = w.max(h).max(1);
     if long_edge > 0 && long_edge < long {
         // Decoded at no less than 3/4 of the target: a 4000 px photo headed
@@ -87,9 +92,12 @@ fn decode_jpeg(bytes: &[u8], long_edge: u32) -> Result<DynamicImage, String> {
         let want = u64::from(long_edge) * 3 / 4;
         let rw = (u64::from(w) * want).div_ceil(u64::from(long));
         let rh = (u64::from(h) * want).div_ceil(u64::from(long));
-        d.scale(rw.max(1) as u16, rh.max(1) as u16)
+        let (sw, sh) = d
+            .scale(rw.max(1) as u16, rh.max(1) as u16)
             .map_err(|e| format!("cannot scale the JPEG: {e}"))?;
+        decoded = (u32::from(sw), u32::from(sh));
     }
+    check_size(decoded.0, decoded.1)?;
     let pixels = d
         .decode()
         .map_err(|e| format!("cannot decode the JPEG: {e}"))?;

@@ -15,7 +15,7 @@
 //! (most chat exports) are shown as written and marked "zone unknown", and
 //! ordered as if they were UTC: the timeline never invents a zone.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use evault_core::{Evidence, EvidenceKind};
 use serde::Deserialize;
 
@@ -65,9 +65,18 @@ fn parse_time(s: &str) -> Option<(NaiveDateTime, String)> {
         "%d/%m/%Y %H:%M:%S",
         "%d/%m/%Y %H:%M",
     ];
+    // `%Y` also takes 2-digit years (`26` would be year 26): those are read
+    // with the `%y` forms instead, and years before 1970 are refused.
     FORMS
         .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .chain(&[
+            "%d/%m/%y, %H:%M:%S",
+            "%d/%m/%y, %H:%M",
+            "%d/%m/%y %H:%M:%S",
+            "%d/%m/%y %H:%M",
+        ])
+        .filter_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .find(|t| t.year() >= 1970)
         .map(|t| (t, format!("{s} (zone unknown)")))
 }
 
@@ -129,6 +138,7 @@ fn csv_fields(line: &str) -> Vec<String> {
 
 /// CSV rows as header-name -> value maps (names lowercased).
 fn csv_rows(text: &str) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<String> = csv_fields(lines.next()?)
         .iter()
@@ -242,10 +252,10 @@ fn chat(seq: u64, text: &str) -> Vec<Event> {
     let mut out: Vec<Event> = Vec::new();
     for line in text.lines() {
         let line = line.trim_start_matches('\u{200e}').trim();
-        if let Some((time, who, what)) = chat_line(line) {
-            if let Some(e) = say(time, who, what) {
-                out.push(e);
-            }
+        // A line starts a message only when its time parses; anything else
+        // continues the previous message.
+        if let Some(e) = chat_line(line).and_then(|(time, who, what)| say(time, who, what)) {
+            out.push(e);
         } else if let Some(last) = out.last_mut().filter(|_| !line.is_empty()) {
             // A continuation of the previous message.
             last.what.push(' ');
@@ -328,6 +338,17 @@ mod tests {
         assert_eq!(ev[0].what, "chat, Buyer: 包裹没有到");
         assert!(ev[1].what.ends_with("delivered at your door"));
         assert!(ev[0].shown.contains("zone unknown"));
+        let two_digit = chat(
+            4,
+            "24/11/26, 18:02 - Buyer: hi\n2026-11-30 is the deadline: refund please\n",
+        );
+        assert_eq!(two_digit.len(), 1);
+        assert_eq!(two_digit[0].at.to_string(), "2026-11-24 18:02:00");
+        assert!(
+            two_digit[0]
+                .what
+                .ends_with("hi 2026-11-30 is the deadline: refund please")
+        );
         let iso = chat(4, "2026-11-24 18:02 buyer: the package never arrived\n");
         assert_eq!(iso.len(), 1);
         let csv = chat(

@@ -455,6 +455,21 @@ fn check_log(
         })
     });
     let last = prev.map(|h| h.to_string()).unwrap_or_default();
+    let through = texts.get("bag-info.txt").and_then(|info| {
+        String::from_utf8_lossy(info).lines().find_map(|l| {
+            l.strip_prefix("Evault-Log-Through-Seq:")
+                .map(|v| v.trim().to_owned())
+        })
+    });
+    if let Some(through) = through.filter(|t| *t != report.log_entries.to_string()) {
+        report.push(
+            "log-head-mismatch",
+            Some("evault/manifest.jsonl"),
+            Some(format!("entries up to {through}")),
+            Some(format!("{} entries", report.log_entries)),
+            "the log does not end at the entry bag-info.txt names (Evault-Log-Through-Seq)",
+        );
+    }
     match head {
         Some(head) if head == last => {}
         Some(head) => report.push(

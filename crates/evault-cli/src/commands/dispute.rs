@@ -29,10 +29,12 @@ pub fn dispute(
     }
     let actor = settings::actor(g)?;
     let vault = settings::open(g)?;
-    if vault.log(&order).is_err() {
-        bail!(
+    match vault.log(&order) {
+        Ok(_) => {}
+        Err(evault_core::Error::UnknownOrder(_)) => bail!(
             "order {order:?} has no evidence in this vault yet; record its evidence first (see `evault orders`)"
-        );
+        ),
+        Err(e) => return Err(e.into()),
     }
     let r = vault.dispute(
         &order,
