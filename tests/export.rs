@@ -279,6 +279,22 @@ fn evidence_that_cannot_fit_fails_cleanly_and_writes_nothing() {
             .count(),
         0
     );
+    // A user profile can be named in a dispute record, and export then uses it.
+    let (code, _, err) = run(evault(&vault)
+        .args([
+            "dispute",
+            ORDER,
+            "--platform",
+            "tiny",
+            "--reason",
+            "damaged",
+            "--profile-file",
+        ])
+        .arg(&tiny));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = export(&vault, &out, &["--profile-file", tiny.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does not fit tiny"), "{err}");
     let (code, _, err) = export(&vault, &out, &["--platform", "stripe"]);
     assert_eq!(code, 2);
     assert!(err.contains("not built yet"), "{err}");

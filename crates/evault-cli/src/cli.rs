@@ -138,6 +138,9 @@ pub enum Command {
         /// The platform's case or dispute id.
         #[arg(long)]
         case_id: Option<String>,
+        /// Extra profiles (a JSON array shaped like `evault profiles --json`).
+        #[arg(long, value_name = "FILE")]
+        profile_file: Option<PathBuf>,
     },
     /// Build a platform-ready evidence bundle (a zip holding a BagIt bag).
     Export {

@@ -7,6 +7,7 @@ use std::io::Read;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::dispute::Dispute;
 use crate::entry::{Body, Entry, Evidence, Recorded, Timestamp};
 use crate::error::{Error, IoContext, Result};
 use crate::id::{BlobId, OrderId};
@@ -55,6 +56,19 @@ impl OrderLog {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The latest dispute record that is not retracted.
+    pub fn latest_dispute(&self) -> Option<&Dispute> {
+        let retracted = self.retracted();
+        self.entries
+            .iter()
+            .rev()
+            .filter(|r| !retracted.contains(&r.entry.seq))
+            .find_map(|r| match &r.entry.body {
+                Body::Dispute(d) => Some(d),
+                _ => None,
+            })
     }
 }
 

@@ -186,15 +186,7 @@ pub fn export(
     }
     let through_seq = log.entries.last().map_or(0, |r| r.entry.seq);
     let retracted = log.retracted();
-    let dispute = log
-        .entries
-        .iter()
-        .rev()
-        .filter(|r| !retracted.contains(&r.entry.seq))
-        .find_map(|r| match &r.entry.body {
-            Body::Dispute(d) => Some(d.clone()),
-            _ => None,
-        });
+    let dispute = log.latest_dispute().cloned();
     let reason = options
         .reason
         .or(dispute.as_ref().map(|d| d.reason))

@@ -4,13 +4,14 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
-use evault_core::{Body, Dispute, DisputeReason};
+use evault_core::{Dispute, DisputeReason};
 use evault_export::{ExportOptions, Profile, verify_bundle as check_bundle};
 
 use crate::cli::Global;
 use crate::output::size;
 use crate::{Status, out, settings};
 
+#[allow(clippy::too_many_arguments)]
 pub fn dispute(
     g: &Global,
     order: &str,
@@ -19,10 +20,11 @@ pub fn dispute(
     due: Option<String>,
     amount: Option<String>,
     case_id: Option<String>,
+    profile_file: Option<&Path>,
 ) -> Result<Status> {
     let order = settings::order(order)?;
     let reason: DisputeReason = reason.parse()?;
-    let platform = Profile::find(platform, &[])?.name;
+    let platform = Profile::find(platform, &extra_profiles(profile_file)?)?.name;
     if let Some(d) = &due {
         NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .with_context(|| format!("--due {d:?}: give the deadline as YYYY-MM-DD"))?;
@@ -108,16 +110,10 @@ pub fn export(
     let platform = match platform {
         Some(p) => p.to_owned(),
         None => {
-            let log = vault.log(&order)?;
-            let retracted = log.retracted();
-            log.entries
-                .iter()
-                .rev()
-                .filter(|r| !retracted.contains(&r.entry.seq))
-                .find_map(|r| match &r.entry.body {
-                Body::Dispute(d) => Some(d.platform.clone()),
-                _ => None,
-            })
+            vault
+                .log(&order)?
+                .latest_dispute()
+                .map(|d| d.platform.clone())
             .with_context(|| format!("order {order:?} has no dispute record; pass --platform, or record one with `evault dispute`"))?
         }
     };

@@ -46,7 +46,17 @@ pub fn run(cli: Cli) -> Result<Status> {
             due,
             amount,
             case_id,
-        } => dispute::dispute(g, &order, &platform, &reason, due, amount, case_id),
+            profile_file,
+        } => dispute::dispute(
+            g,
+            &order,
+            &platform,
+            &reason,
+            due,
+            amount,
+            case_id,
+            profile_file.as_deref(),
+        ),
         Command::Export {
             order,
             platform,
