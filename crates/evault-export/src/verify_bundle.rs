@@ -289,6 +289,16 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport> {
     Ok(report)
 }
 
+/// The value of a `bag-info.txt` field, when the file and the field are there.
+fn bag_info_field(texts: &BTreeMap<String, Vec<u8>>, key: &str) -> Option<String> {
+    let info = String::from_utf8_lossy(texts.get("bag-info.txt")?).into_owned();
+    info.lines().find_map(|l| {
+        l.strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(|v| v.trim().to_owned())
+    })
+}
+
 /// Parses `<hex>  <path>` manifest lines.
 fn manifest_lines(bytes: &[u8]) -> Vec<(String, String)> {
     String::from_utf8_lossy(bytes)
@@ -366,19 +376,18 @@ fn check_bag(
             );
         }
     }
-    if let Some(info) = texts.get("bag-info.txt") {
-        let info = String::from_utf8_lossy(info);
+    if texts.contains_key("bag-info.txt") {
         let (bytes, count) = digests
             .iter()
             .filter(|(p, _)| p.starts_with("data/"))
             .fold((0u64, 0u64), |(b, c), (_, d)| (b + d.2, c + 1));
         let found = format!("{bytes}.{count}");
-        match info.lines().find_map(|l| l.strip_prefix("Payload-Oxum:")) {
-            Some(oxum) if oxum.trim() == found => {}
+        match bag_info_field(texts, "Payload-Oxum") {
+            Some(oxum) if oxum == found => {}
             Some(oxum) => report.push(
                 "oxum-mismatch",
                 Some("bag-info.txt"),
-                Some(oxum.trim().to_owned()),
+                Some(oxum),
                 Some(found),
                 "the payload's byte and file counts differ from bag-info.txt",
             ),
@@ -448,19 +457,9 @@ fn check_log(
     }
     // bag-info.txt names the hash of the log's last entry: a log cut short
     // (and its manifests rewritten to match) would differ from it.
-    let head = texts.get("bag-info.txt").and_then(|info| {
-        String::from_utf8_lossy(info).lines().find_map(|l| {
-            l.strip_prefix("Evault-Log-Head:")
-                .map(|h| h.trim().to_owned())
-        })
-    });
+    let head = bag_info_field(texts, "Evault-Log-Head");
     let last = prev.map(|h| h.to_string()).unwrap_or_default();
-    let through = texts.get("bag-info.txt").and_then(|info| {
-        String::from_utf8_lossy(info).lines().find_map(|l| {
-            l.strip_prefix("Evault-Log-Through-Seq:")
-                .map(|v| v.trim().to_owned())
-        })
-    });
+    let through = bag_info_field(texts, "Evault-Log-Through-Seq");
     if let Some(through) = through.filter(|t| *t != report.log_entries.to_string()) {
         report.push(
             "log-head-mismatch",

@@ -1,11 +1,11 @@
-//! `evault dispute`, `export`, `profiles`, `verify-bundle`.
+//! `evault dispute`, `export`, `profiles`.
 
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use evault_core::{Dispute, DisputeReason};
-use evault_export::{ExportOptions, Profile, verify_bundle as check_bundle};
+use evault_export::{ExportOptions, Profile};
 
 use crate::cli::Global;
 use crate::output::size;
@@ -190,31 +190,4 @@ pub fn profiles(json: bool, profile_file: Option<&Path>) -> Result<Status> {
         );
     }
     Ok(Status::Ok)
-}
-
-pub fn verify_bundle(file: &Path, json: bool) -> Result<Status> {
-    let report = check_bundle(file)?;
-    let status = if report.ok() {
-        Status::Ok
-    } else {
-        Status::Problem
-    };
-    crate::output::printed(status, || {
-        if json {
-            out!("{}", serde_json::to_string_pretty(&report)?);
-            return Ok(());
-        }
-        for f in &report.findings {
-            out!("{f}");
-        }
-        out!(
-            "verify-bundle: {}: {} files ({}) hashed, {} log entries chained; {} problems",
-            if report.ok() { "OK" } else { "PROBLEMS FOUND" },
-            report.members,
-            size(report.bytes),
-            report.log_entries,
-            report.findings.len()
-        );
-        Ok(())
-    })
 }

@@ -78,6 +78,6 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Profiles { json, profile_file } => {
             dispute::profiles(json, profile_file.as_deref())
         }
-        Command::VerifyBundle { file, json } => dispute::verify_bundle(&file, json),
+        Command::VerifyBundle { file, json } => verify::verify_bundle(&file, json),
     }
 }

@@ -1,7 +1,11 @@
-//! `evault verify`.
+//! `evault verify` and `evault verify-bundle`.
+
+use std::fmt::Display;
+use std::path::Path;
 
 use anyhow::Result;
 use evault_core::VerifyOptions;
+use serde::Serialize;
 
 use crate::cli::Global;
 use crate::output::size;
@@ -11,38 +15,64 @@ pub fn verify(g: &Global, order: Option<&str>, fast: bool, json: bool) -> Result
     let order = order.map(settings::order).transpose()?;
     let vault = settings::open(g)?;
     let report = vault.verify(&VerifyOptions { order, fast })?;
-    let status = if report.ok() {
-        Status::Ok
-    } else {
-        Status::Problem
-    };
+    let problems = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == evault_core::Severity::Problem)
+        .count();
+    let summary = format!(
+        "verify: {}: {} orders, {} entries, {} blobs ({}) re-hashed with {}; {problems} problems, {} notices",
+        verdict(report.ok()),
+        report.orders,
+        report.entries,
+        report.blobs,
+        size(report.bytes),
+        if report.fast {
+            "BLAKE3"
+        } else {
+            "SHA-256 and BLAKE3"
+        },
+        report.findings.len() - problems
+    );
+    print_report(report.ok(), json, &report, &report.findings, &summary)
+}
+
+pub fn verify_bundle(file: &Path, json: bool) -> Result<Status> {
+    let report = evault_export::verify_bundle(file)?;
+    let summary = format!(
+        "verify-bundle: {}: {} files ({}) hashed, {} log entries chained; {} problems",
+        verdict(report.ok()),
+        report.members,
+        size(report.bytes),
+        report.log_entries,
+        report.findings.len()
+    );
+    print_report(report.ok(), json, &report, &report.findings, &summary)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "OK" } else { "PROBLEMS FOUND" }
+}
+
+/// Prints a report (JSON, or one line per finding and a summary) and
+/// returns 0 or 1, also when stdout is closed early.
+fn print_report(
+    ok: bool,
+    json: bool,
+    report: &impl Serialize,
+    findings: &[impl Display],
+    summary: &str,
+) -> Result<Status> {
+    let status = if ok { Status::Ok } else { Status::Problem };
     crate::output::printed(status, || {
         if json {
-            out!("{}", serde_json::to_string_pretty(&report)?);
+            out!("{}", serde_json::to_string_pretty(report)?);
             return Ok(());
         }
-        for f in &report.findings {
+        for f in findings {
             out!("{f}");
         }
-        let verdict = if report.ok() { "OK" } else { "PROBLEMS FOUND" };
-        let problems = report
-            .findings
-            .iter()
-            .filter(|f| f.severity == evault_core::Severity::Problem)
-            .count();
-        out!(
-            "verify: {verdict}: {} orders, {} entries, {} blobs ({}) re-hashed with {}; {problems} problems, {} notices",
-            report.orders,
-            report.entries,
-            report.blobs,
-            size(report.bytes),
-            if report.fast {
-                "BLAKE3"
-            } else {
-                "SHA-256 and BLAKE3"
-            },
-            report.findings.len() - problems
-        );
+        out!("{summary}");
         Ok(())
     })
 }
