@@ -10,10 +10,10 @@ use zip::write::SimpleFileOptions;
 
 use crate::util::{evault, noise, run};
 
-const ORDER: &str = "112-7739151-0042185";
+pub(crate) const ORDER: &str = "112-7739151-0042185";
 
 /// A vault holding the sample order plus `extra` large noisy photos, with a dispute.
-fn disputed(dir: &Path, extra: u64, platform: &str) -> PathBuf {
+pub(crate) fn disputed(dir: &Path, extra: u64, platform: &str) -> PathBuf {
     let vault = dir.join("vault");
     assert_eq!(run(evault(&vault).arg("init")).0, 0);
     let samples = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -76,7 +76,7 @@ fn big_photo(seed: u64) -> Vec<u8> {
 }
 
 /// The members of a zip: name -> bytes.
-fn members(zip: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn members(zip: &Path) -> Vec<(String, Vec<u8>)> {
     let mut z = zip::ZipArchive::new(fs::File::open(zip).unwrap()).unwrap();
     (0..z.len())
         .map(|i| {
@@ -88,7 +88,7 @@ fn members(zip: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn export(vault: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
+pub(crate) fn export(vault: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
     run(evault(vault)
         .args(["export", ORDER])
         .args(extra)
@@ -105,11 +105,13 @@ fn paypal_bundle_fits_and_opens_in_real_tools() {
     let (code, out, err) = export(&vault, &zip, &[]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("upload 01-label.jpg"),
-        "not-received leads with the label: {out}"
+        out.contains("upload 01-summary.pdf") && out.contains("upload 02-label.jpg"),
+        "the summary first, then not-received leads with the label: {out}"
     );
     assert!(
-        out.contains("text/plain is not a type paypal takes"),
+        out.contains(
+            "read into the summary PDF (timeline and transcript); paypal does not take text/plain"
+        ),
         "{out}"
     );
 
@@ -119,10 +121,17 @@ fn paypal_bundle_fits_and_opens_in_real_tools() {
         .iter()
         .filter(|(n, _)| n.contains("/data/upload/"))
         .collect();
-    assert_eq!(uploads.len(), 5, "2 sample photos + 3 large ones");
+    assert_eq!(
+        uploads.len(),
+        6,
+        "the summary, 2 sample photos and 3 large ones"
+    );
+    assert!(uploads[0].0.ends_with("/data/upload/01-summary.pdf"));
+    assert!(uploads[0].1.starts_with(b"%PDF-"));
+    let uploads = &uploads[1..];
     let total: usize = uploads.iter().map(|(_, b)| b.len()).sum();
     assert!(total <= 50_000_000);
-    for (name, bytes) in &uploads {
+    for (name, bytes) in uploads {
         assert!(bytes.len() < 10_000_000, "{name}");
         let file = name.rsplit('/').next().unwrap();
         assert!(
@@ -295,9 +304,6 @@ fn evidence_that_cannot_fit_fails_cleanly_and_writes_nothing() {
     let (code, _, err) = export(&vault, &out, &["--profile-file", tiny.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("does not fit tiny"), "{err}");
-    let (code, _, err) = export(&vault, &out, &["--platform", "stripe"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("not built yet"), "{err}");
 }
 
 /// Rewrites `zip` into `out`, changing members with `edit` and adding `extra`.
@@ -350,7 +356,7 @@ fn verify_bundle_rejects_tampered_and_hostile_bundles() {
     check(
         "altered-upload",
         &|n, b| {
-            if n.ends_with("01-label.jpg") {
+            if n.ends_with("02-label.jpg") {
                 b[500] ^= 1
             }
         },

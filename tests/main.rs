@@ -5,6 +5,7 @@ mod cli;
 mod concurrency;
 mod crash;
 mod export;
+mod export_profiles;
 mod fs_limits;
 mod golden;
 mod ids;

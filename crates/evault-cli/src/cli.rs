@@ -158,6 +158,9 @@ pub enum Command {
         /// Leave the original files out of the bundle.
         #[arg(long)]
         no_originals: bool,
+        /// Paper size of the PDFs.
+        #[arg(long, default_value = "a4", value_parser = ["a4", "letter"])]
+        paper: String,
         /// Extra profiles (a JSON array shaped like `evault profiles --json`).
         #[arg(long, value_name = "FILE")]
         profile_file: Option<PathBuf>,

@@ -70,6 +70,12 @@ pub enum Error {
         /// Why.
         why: String,
     },
+    /// A PDF could not be made.
+    #[error("making the summary PDF: {why}")]
+    Pdf {
+        /// Why.
+        why: String,
+    },
     /// Writing the zip failed.
     #[error("writing the bundle: {0}")]
     Zip(#[from] zip::result::ZipError),

@@ -8,14 +8,16 @@ use chrono::{DateTime, Utc};
 use evault_core::{
     Actor, Body, DisputeReason, Evidence, EvidenceKind, ExportRecord, OrderId, Recorded, Vault,
 };
-use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::bag::{Bag, Content, hex};
 use crate::error::{Error, IoContext, Result};
-use crate::fit::fit_photo;
-use crate::profile::{Profile, SlotModel};
+use crate::pdf::Paper;
+use crate::plan::{Inputs, Plan, Recorders, Upload, plan, read_blob};
+use crate::profile::Profile;
+use crate::summary::{Chat, Story};
+use crate::timeline::Event;
 
 /// What to export.
 #[derive(Clone, Debug)]
@@ -30,6 +32,23 @@ pub struct ExportOptions {
     pub originals: bool,
     /// The bagging time (from `SOURCE_DATE_EPOCH` for reproducible bundles).
     pub created: DateTime<Utc>,
+    /// The paper size of the PDFs.
+    pub paper: Paper,
+}
+
+/// One file to upload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UploadFile {
+    /// Its name in `data/upload/`.
+    pub name: String,
+    /// Its size.
+    pub bytes: u64,
+    /// Its pages, for PDFs.
+    pub pages: Option<usize>,
+    /// Its SHA-256 (hex).
+    pub sha256: String,
+    /// What it is.
+    pub what: String,
 }
 
 /// One line of the fit report.
@@ -58,8 +77,12 @@ pub struct ExportReport {
     pub profile: String,
     /// The reason argued.
     pub reason: DisputeReason,
+    /// The files to upload, in upload order.
+    pub files: Vec<UploadFile>,
     /// Every evidence file: uploaded (how) or left out (why), in upload order.
     pub fit: Vec<FitLine>,
+    /// Further remarks (fonts missing for some characters, files the timeline could not read).
+    pub notes: Vec<String>,
     /// Bytes of all upload files.
     pub upload_bytes: u64,
     /// The bundle's SHA-256.
@@ -113,31 +136,6 @@ fn kind_order(reason: DisputeReason) -> [EvidenceKind; 10] {
     }
 }
 
-fn short_kind(kind: EvidenceKind) -> &'static str {
-    match kind {
-        EvidenceKind::PackingPhoto => "packing",
-        EvidenceKind::LabelPhoto => "label",
-        EvidenceKind::PackingVideo => "video",
-        EvidenceKind::LogisticsSnapshot => "tracking",
-        EvidenceKind::TrackingEvents => "events",
-        EvidenceKind::ChatLog => "chat",
-        EvidenceKind::Email => "email",
-        EvidenceKind::Invoice => "invoice",
-        EvidenceKind::ListingSnapshot => "listing",
-        _ => "other",
-    }
-}
-
-/// `NN-kind.ext`, shortened to the profile's name length.
-fn upload_name(n: usize, kind: EvidenceKind, ext: &str, max_chars: Option<u32>) -> String {
-    let mut stem = format!("{n:02}-{}", short_kind(kind));
-    if let Some(max) = max_chars {
-        let room = (max as usize).saturating_sub(ext.len() + 1).max(2);
-        stem.truncate(room);
-    }
-    format!("{stem}.{ext}")
-}
-
 /// A file name safe in a zip and on every file system (folders flattened).
 fn safe_name(name: &str) -> String {
     let s: String = name
@@ -158,10 +156,6 @@ fn safe_name(name: &str) -> String {
         .chars()
         .take(120)
         .collect()
-}
-
-fn is_photo(media_type: &str) -> bool {
-    matches!(media_type, "image/jpeg" | "image/png" | "image/webp")
 }
 
 /// Builds the bundle for `order` into `out` (which must not exist), and
@@ -212,16 +206,77 @@ pub fn export(
     let order_of = kind_order(reason);
     evidence.sort_by_key(|(seq, e)| (order_of.iter().position(|k| *k == e.kind), *seq));
 
+    let head = log
+        .entries
+        .last()
+        .map(|r| r.hash.to_string())
+        .unwrap_or_default();
+    let gathered = gather(vault, &log, &retracted)?;
+    let recorders: Recorders = log
+        .entries
+        .iter()
+        .map(|r| {
+            let e = &r.entry;
+            (
+                e.seq,
+                (
+                    format!(
+                        "{} UTC",
+                        e.recorded_at.datetime().format("%Y-%m-%d %H:%M:%S")
+                    ),
+                    format!("{} at station {}", e.recorded_by, e.station),
+                ),
+            )
+        })
+        .collect();
+    let story = Story {
+        order,
+        platform: &profile.name,
+        reason,
+        dispute: dispute.as_ref(),
+        statement: options.statement.as_deref(),
+        events: &gathered.events,
+        chats: &gathered.chats,
+        evidence: &evidence,
+        through_seq,
+        head: &head,
+        created: options.created,
+        paper: options.paper,
+        pdfa: profile.pdfa,
+    };
+    let Plan {
+        uploads,
+        fit,
+        summary_only,
+        mut notes,
+    } = plan(&Inputs {
+        vault,
+        profile,
+        evidence: &evidence,
+        originals: options.originals,
+        story: &story,
+        recorders: &recorders,
+    })?;
+    for (seq, name) in &gathered.unread {
+        notes.push(format!(
+            "Not in the timeline: entry {seq} {name}: its format is not one the timeline reads (docs/bundle.md); the file is exported as recorded"
+        ));
+    }
+    let files: Vec<UploadFile> = uploads.iter().map(upload_file).collect();
+    let upload_bytes = files.iter().map(|f| f.bytes).sum();
+
     let mut bag = Bag::new(bag_top(order, &profile.name));
-    let (fit, upload_bytes) = plan_uploads(vault, profile, &evidence, options.originals, &mut bag)?;
+    for u in uploads {
+        bag.payload(format!("upload/{}", u.name), Content::Bytes(u.bytes));
+    }
+    if let Some(u) = &summary_only {
+        bag.payload(u.name.clone(), Content::Bytes(u.bytes.clone()));
+    }
     if options.originals {
         for (seq, e) in &evidence {
             let (v, id) = (vault.clone(), e.sha256);
             bag.payload(
-                format!(
-                    "originals/{seq:04}-{}",
-                    safe_name(e.name.rsplit('/').next().unwrap_or(&e.name))
-                ),
+                format!("originals/{}", original_name(*seq, e)),
                 Content::Blob {
                     open: Box::new(move || Ok(Box::new(v.open_blob(&id)?) as Box<dyn Read>)),
                     size: e.size,
@@ -230,10 +285,13 @@ pub fn export(
             );
         }
     }
-    if bag.oxum().1 == 0 && options.statement.is_none() {
+    if files.is_empty()
+        && (!options.originals || evidence.is_empty())
+        && options.statement.is_none()
+    {
         return Err(Error::DoesNotFit {
             profile: profile.name.clone(),
-            why: "the bundle would hold no file at all (no upload files, no originals); drop --no-originals or record evidence first".into(),
+            why: "the bundle would hold no evidence at all (no upload files, no originals); drop --no-originals or record evidence first".into(),
         });
     }
     if let Some(text) = &options.statement {
@@ -250,22 +308,17 @@ pub fn export(
         .copied()
         .collect();
     bag.tag("evault/manifest.jsonl", covered);
-    let (timeline, unread) = build_timeline(vault, &log, &retracted)?;
-    let mut report = fit_report(profile, reason, &fit, upload_bytes);
-    for (seq, name) in &unread {
-        report.push_str(&format!(
-            "\nNot in the timeline: entry {seq} {name}: its format is not one the timeline reads (docs/bundle.md); the file is exported as recorded"
-        ));
-    }
+    let report = fit_report(profile, reason, &files, summary_only.as_ref(), &fit, &notes);
     bag.tag("evault/fit-report.txt", report.into_bytes());
-    bag.tag("evault/timeline.txt", timeline.into_bytes());
-    bag.tag("evault/derivation.json", derivation(&fit, &evidence)?);
+    bag.tag(
+        "evault/timeline.txt",
+        crate::timeline::render(gathered.events.clone()).into_bytes(),
+    );
+    bag.tag(
+        "evault/derivation.json",
+        derivation(&files, &fit, &evidence, through_seq)?,
+    );
     bag.tag("README.txt", readme(order, profile, reason).into_bytes());
-    let head = log
-        .entries
-        .last()
-        .map(|r| r.hash.to_string())
-        .unwrap_or_default();
     let mut info = vec![
         (
             "Bag-Software-Agent",
@@ -318,7 +371,7 @@ pub fn export(
             through_seq,
             bundle_sha256: bundle_sha256.clone(),
             bundle_bytes,
-            upload_files: fit.iter().filter(|f| f.upload.is_some()).count() as u64,
+            upload_files: files.len() as u64,
         }),
         actor,
     ) {
@@ -332,7 +385,9 @@ pub fn export(
     Ok(ExportReport {
         profile: profile.name.clone(),
         reason,
+        files,
         fit,
+        notes,
         upload_bytes,
         bundle_sha256,
         bundle_bytes,
@@ -340,14 +395,22 @@ pub fn export(
     })
 }
 
-/// The order's story in time order (`evault/timeline.txt`), and the
-/// tracking or chat files whose format it could not read.
-fn build_timeline(
+/// What the timeline and the transcripts are made of.
+struct Gathered {
+    events: Vec<Event>,
+    chats: Vec<Chat>,
+    /// Tracking or chat files whose format could not be read.
+    unread: Vec<(u64, String)>,
+}
+
+/// Reads the order's story: photo times, carrier events, chats, disputes.
+fn gather(
     vault: &Vault,
     log: &evault_core::OrderLog,
     retracted: &std::collections::HashSet<u64>,
-) -> Result<(String, Vec<(u64, String)>)> {
+) -> Result<Gathered> {
     let mut events = Vec::new();
+    let mut chats = Vec::new();
     let mut unread = Vec::new();
     for r in log
         .entries
@@ -360,18 +423,34 @@ fn build_timeline(
             Body::Evidence(e) if e.image.is_some() => {
                 events.extend(crate::timeline::photo_events(seq, e, &recorded));
             }
-            Body::Evidence(e)
-                if matches!(e.kind, EvidenceKind::TrackingEvents | EvidenceKind::ChatLog)
-                    && e.size > 16 << 20 =>
-            {
+            Body::Evidence(e) if is_source(e.kind) && e.size > 16 << 20 => {
                 unread.push((seq, format!("{} (over 16 MiB)", e.name)));
             }
-            Body::Evidence(e)
-                if matches!(e.kind, EvidenceKind::TrackingEvents | EvidenceKind::ChatLog) =>
-            {
-                match crate::timeline::read(seq, e, &read_blob(vault, seq, e)?) {
-                    crate::timeline::Read::Events(ev) => events.extend(ev),
-                    crate::timeline::Read::Unrecognised => unread.push((seq, e.name.clone())),
+            Body::Evidence(e) if is_source(e.kind) => {
+                let bytes = read_blob(vault, seq, e)?;
+                match crate::timeline::read(seq, e, &bytes) {
+                    crate::timeline::Read::Events(ev) => {
+                        if e.kind == EvidenceKind::ChatLog {
+                            chats.push(Chat {
+                                seq,
+                                name: e.name.clone(),
+                                messages: ev.clone(),
+                                verbatim: None,
+                            });
+                        }
+                        events.extend(ev);
+                    }
+                    crate::timeline::Read::Unrecognised => {
+                        if e.kind == EvidenceKind::ChatLog && bytes.len() <= 64 << 10 {
+                            chats.push(Chat {
+                                seq,
+                                name: e.name.clone(),
+                                messages: Vec::new(),
+                                verbatim: Some(String::from_utf8_lossy(&bytes).into_owned()),
+                            });
+                        }
+                        unread.push((seq, e.name.clone()));
+                    }
                     crate::timeline::Read::NotASource => {}
                 }
             }
@@ -383,7 +462,34 @@ fn build_timeline(
             _ => {}
         }
     }
-    Ok((crate::timeline::render(events), unread))
+    events.sort_by_key(|e| (e.at, e.seq));
+    Ok(Gathered {
+        events,
+        chats,
+        unread,
+    })
+}
+
+fn is_source(kind: EvidenceKind) -> bool {
+    matches!(kind, EvidenceKind::TrackingEvents | EvidenceKind::ChatLog)
+}
+
+/// The name of an original in `data/originals/`: its entry number and its file name.
+pub(crate) fn original_name(seq: u64, e: &Evidence) -> String {
+    format!(
+        "{seq:04}-{}",
+        safe_name(e.name.rsplit('/').next().unwrap_or(&e.name))
+    )
+}
+
+fn upload_file(u: &Upload) -> UploadFile {
+    UploadFile {
+        name: u.name.clone(),
+        bytes: u.bytes.len() as u64,
+        pages: u.pages,
+        sha256: hex(&Sha256::digest(&u.bytes)),
+        what: u.what.clone(),
+    }
 }
 
 /// SHA-256 and size of a file, streamed.
@@ -406,216 +512,13 @@ fn bag_top(order: &OrderId, profile: &str) -> String {
     format!("{}-{profile}", order.storage_key())
 }
 
-/// Chooses, fits and names the upload files.
-fn plan_uploads(
-    vault: &Vault,
-    profile: &Profile,
-    evidence: &[(u64, &Evidence)],
-    originals: bool,
-    bag: &mut Bag,
-) -> Result<(Vec<FitLine>, u64)> {
-    let mut fit = Vec::new();
-    let line = |seq: u64, e: &Evidence, action: String| FitLine {
-        seq,
-        name: e.name.clone(),
-        kind: e.kind,
-        upload: None,
-        bytes: 0,
-        sha256: None,
-        action,
-    };
-    if profile.slots == SlotModel::None {
-        for (seq, e) in evidence {
-            let action = if originals {
-                "archive profile: original only"
-            } else {
-                "archive profile without originals: not in this bundle"
-            };
-            fit.push(line(*seq, e, action.into()));
-        }
-        return Ok((fit, 0));
-    }
-    if profile.slots == SlotModel::PerCategory || !profile.accepts("image/jpeg") {
-        return Err(Error::DoesNotFit {
-            profile: profile.name.clone(),
-            why: "this profile takes one PDF per evidence category (or PDFs only); merging photos into PDF pages is not built yet. Export with a flat profile (paypal, ebay, amazon, marketplace) or archive for now".into(),
-        });
-    }
-    // Candidates in upload order; the rest is left out with a reason.
-    let max_files = profile.max_files.map_or(usize::MAX, |n| n as usize);
-    let mut chosen: Vec<(u64, &Evidence)> = Vec::new();
-    for (seq, e) in evidence {
-        if !is_photo(&e.media_type) && !profile.accepts(&e.media_type) {
-            fit.push(line(
-                *seq,
-                e,
-                format!(
-                    "left out: {} is not a type {} takes ({})",
-                    e.media_type,
-                    profile.name,
-                    if originals {
-                        "it stays in the originals"
-                    } else {
-                        "not in this bundle: --no-originals"
-                    }
-                ),
-            ));
-        } else if chosen.len() >= max_files {
-            fit.push(line(*seq, e, format!("left out: {} takes at most {max_files} files and more important evidence came first", profile.name)));
-        } else {
-            chosen.push((*seq, e));
-        }
-    }
-    let per_file = profile.max_file_bytes.unwrap_or(u64::MAX);
-    let mut left = profile.max_total_bytes.unwrap_or(u64::MAX);
-    // Files uploaded as they are take their share first.
-    let mut photos = 0u64;
-    for (_, e) in &chosen {
-        if is_photo(&e.media_type) {
-            photos += 1;
-        } else {
-            left = left.saturating_sub(e.size);
-        }
-    }
-    // Every photo gets an equal share of what is left; they are fitted in parallel.
-    let share = (left / photos.max(1)).min(per_file);
-    let long_edge = profile.photo_long_edge;
-    let fitted: Vec<Result<Option<crate::fit::Fitted>>> = chosen
-        .par_iter()
-        .map(|(seq, e)| {
-            if !is_photo(&e.media_type) {
-                return Ok(None);
-            }
-            let bytes = read_blob(vault, *seq, e)?;
-            fit_photo(&bytes, long_edge, share).map(Some).map_err(|why| Error::DoesNotFit {
-                profile: profile.name.clone(),
-                why: format!("{} (entry {seq}) cannot be made into an upload copy within its share of {share} bytes: {why}. If it is too large, retract a less important photo or use a profile with more room; if it cannot be decoded, re-save it from the camera and record it again, or retract it", e.name),
-            })
-        })
-        .collect();
-    let mut total = 0u64;
-    let mut planned = Vec::new();
-    for (n, ((seq, e), fitted)) in chosen.iter().zip(fitted).enumerate() {
-        let number = n + 1;
-        if let Some(fitted) = fitted? {
-            let name = upload_name(number, e.kind, "jpg", profile.names.max_chars);
-            let action = format!(
-                "{}x{} -> {}x{}, orientation applied, JPEG quality {}, metadata (EXIF, GPS) removed",
-                fitted.original.0, fitted.original.1, fitted.width, fitted.height, fitted.quality
-            );
-            total += fitted.jpeg.len() as u64;
-            planned.push((name, fitted.jpeg, *seq, (*e).clone(), action));
-        } else {
-            if e.size > per_file {
-                return Err(Error::DoesNotFit {
-                    profile: profile.name.clone(),
-                    why: format!(
-                        "{} (entry {seq}) has {} bytes and {} takes at most {per_file} per file; retract it or shrink it",
-                        e.name, e.size, profile.name
-                    ),
-                });
-            }
-            let ext = if e.media_type == "application/pdf" {
-                "pdf"
-            } else {
-                "png"
-            };
-            let bytes = read_blob(vault, *seq, e)?;
-            total += bytes.len() as u64;
-            planned.push((
-                upload_name(number, e.kind, ext, profile.names.max_chars),
-                bytes,
-                *seq,
-                (*e).clone(),
-                "uploaded as recorded".into(),
-            ));
-        }
-    }
-    check_limits(
-        profile,
-        &planned
-            .iter()
-            .map(|p| (p.0.as_str(), p.1.len() as u64))
-            .collect::<Vec<_>>(),
-    )?;
-    for (name, bytes, seq, e, action) in planned {
-        fit.push(FitLine {
-            seq,
-            name: e.name.clone(),
-            kind: e.kind,
-            upload: Some(name.clone()),
-            bytes: bytes.len() as u64,
-            sha256: Some(hex(&Sha256::digest(&bytes))),
-            action,
-        });
-        bag.payload(format!("upload/{name}"), Content::Bytes(bytes));
-    }
-    fit.sort_by_key(|f| f.upload.is_none());
-    Ok((fit, total))
-}
-
-/// A blob's bytes, checked against their hash as they are read.
-fn read_blob(vault: &Vault, seq: u64, e: &Evidence) -> Result<Vec<u8>> {
-    // The recorded size is only a hint (the reader checks the bytes).
-    let mut bytes = Vec::with_capacity(usize::try_from(e.size.min(64 << 20)).unwrap_or(0));
-    vault
-        .open_blob(&e.sha256)?
-        .read_to_end(&mut bytes)
-        .map_err(|err| Error::Photo {
-            name: e.name.clone(),
-            seq,
-            why: format!("reading its bytes from the vault: {err}"),
-        })?;
-    Ok(bytes)
-}
-
-/// The profile's own limits, checked on the final upload set: a bundle that
-/// breaks them is never written.
-fn check_limits(profile: &Profile, files: &[(&str, u64)]) -> Result<()> {
-    let fail = |why: String| {
-        Err(Error::DoesNotFit {
-            profile: profile.name.clone(),
-            why,
-        })
-    };
-    if let Some(max) = profile.max_files
-        && files.len() > max as usize
-    {
-        return fail(format!("{} files, at most {max}", files.len()));
-    }
-    let total: u64 = files.iter().map(|f| f.1).sum();
-    if let Some(max) = profile.max_total_bytes
-        && total > max
-    {
-        return fail(format!("{total} bytes in all, at most {max}"));
-    }
-    for (name, size) in files {
-        if let Some(max) = profile.max_file_bytes
-            && *size > max
-        {
-            return fail(format!("{name} has {size} bytes, at most {max}"));
-        }
-        if let Some(max) = profile.names.max_chars
-            && name.chars().count() > max as usize
-        {
-            return fail(format!("{name} is longer than {max} characters"));
-        }
-        if profile.names.ascii_only
-            && !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        {
-            return fail(format!("{name} is not a plain ASCII name"));
-        }
-    }
-    Ok(())
-}
-
 fn fit_report(
     profile: &Profile,
     reason: DisputeReason,
+    files: &[UploadFile],
+    summary_only: Option<&Upload>,
     fit: &[FitLine],
-    upload_bytes: u64,
+    notes: &[String],
 ) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -625,32 +528,34 @@ fn fit_report(
     );
     let _ = writeln!(
         s,
-        "Limits: {} per file, {} in all, {} files. Source: {}",
+        "Limits: {} per file, {} in all, {} files, {} pages per PDF, {} pages in all. Source: {}",
         limit(profile.max_file_bytes),
         limit(profile.max_total_bytes),
-        profile
-            .max_files
-            .map_or("no limit".into(), |n| n.to_string()),
+        limit_n(profile.max_files),
+        limit_n(profile.max_pages_per_file),
+        limit_n(profile.max_pages_total),
         profile.source
     );
-    let _ = writeln!(s, "Upload files: {} bytes in all\n", upload_bytes);
+    let total: u64 = files.iter().map(|f| f.bytes).sum();
+    let _ = writeln!(s, "\nUpload files, in upload order ({total} bytes in all):");
+    for f in files {
+        let pages = f.pages.map(|p| format!(", {p} pages")).unwrap_or_default();
+        let _ = writeln!(s, "  {}  {} bytes{pages}: {}", f.name, f.bytes, f.what);
+    }
+    if let Some(u) = summary_only {
+        let _ = writeln!(s, "  (data/{}: {})", u.name, u.what);
+    }
+    let _ = writeln!(s, "\nEvidence files:");
     for f in fit {
-        match &f.upload {
-            Some(u) => {
-                let _ = writeln!(
-                    s,
-                    "{u}  {} bytes  <- entry {} {} ({}): {}",
-                    f.bytes, f.seq, f.name, f.kind, f.action
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    s,
-                    "--  entry {} {} ({}): {}",
-                    f.seq, f.name, f.kind, f.action
-                );
-            }
-        }
+        let to = f.upload.as_deref().unwrap_or("--");
+        let _ = writeln!(
+            s,
+            "  {to}  <- entry {} {} ({}): {}",
+            f.seq, f.name, f.kind, f.action
+        );
+    }
+    for n in notes {
+        let _ = writeln!(s, "\n{n}");
     }
     s
 }
@@ -659,31 +564,57 @@ fn limit(v: Option<u64>) -> String {
     v.map_or_else(|| "no limit".into(), |b| format!("{b} bytes"))
 }
 
+fn limit_n(v: Option<u32>) -> String {
+    v.map_or_else(|| "no limit".into(), |n| n.to_string())
+}
+
 #[derive(Serialize)]
 struct Derived<'a> {
     upload: &'a str,
+    sha256: &'a str,
+    what: &'a str,
+    made_from: Vec<Source<'a>>,
+}
+
+#[derive(Serialize)]
+struct Source<'a> {
+    seq: u64,
+    name: &'a str,
     sha256: String,
-    from_seq: u64,
-    from_name: &'a str,
-    from_sha256: String,
     transform: &'a str,
 }
 
-fn derivation(fit: &[FitLine], evidence: &[(u64, &Evidence)]) -> Result<Vec<u8>> {
-    let _ = evidence;
-    let items: Vec<Derived<'_>> = fit
+/// `evault/derivation.json`: every upload file and the originals it was made from.
+fn derivation(
+    files: &[UploadFile],
+    fit: &[FitLine],
+    evidence: &[(u64, &Evidence)],
+    through_seq: u64,
+) -> Result<Vec<u8>> {
+    let generated = format!("generated from the order's log, entries 1 to {through_seq}");
+    let items: Vec<Derived<'_>> = files
         .iter()
-        .filter_map(|f| {
-            let upload = f.upload.as_deref()?;
-            let from = evidence.iter().find(|(s, _)| *s == f.seq)?;
-            Some(Derived {
-                upload,
-                sha256: f.sha256.clone().unwrap_or_default(),
-                from_seq: f.seq,
-                from_name: &f.name,
-                from_sha256: from.1.sha256.to_hex(),
-                transform: &f.action,
-            })
+        .map(|f| Derived {
+            upload: &f.name,
+            sha256: &f.sha256,
+            what: if f.name.contains("summary") {
+                &generated
+            } else {
+                &f.what
+            },
+            made_from: fit
+                .iter()
+                .filter(|l| l.upload.as_deref() == Some(f.name.as_str()))
+                .filter_map(|l| {
+                    let from = evidence.iter().find(|(s, _)| *s == l.seq)?;
+                    Some(Source {
+                        seq: l.seq,
+                        name: &l.name,
+                        sha256: from.1.sha256.to_hex(),
+                        transform: &l.action,
+                    })
+                })
+                .collect(),
         })
         .collect();
     let mut out = serde_json::to_vec_pretty(&items).map_err(|e| Error::Profile {

@@ -12,11 +12,15 @@ mod bag;
 mod error;
 mod export;
 pub mod fit;
+mod pdf;
+mod plan;
 mod profile;
+mod summary;
 mod timeline;
 mod verify_bundle;
 
 pub use error::{Error, Result};
-pub use export::{ExportOptions, ExportReport, FitLine, export};
+pub use export::{ExportOptions, ExportReport, FitLine, UploadFile, export};
+pub use pdf::{CJK_FONT_ENV, Paper};
 pub use profile::{NameRule, Profile, SlotModel};
 pub use verify_bundle::{BundleFinding, BundleReport, verify_bundle};

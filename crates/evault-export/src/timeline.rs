@@ -30,12 +30,27 @@ pub struct Event {
     pub what: String,
     /// Which evidence entry it comes from.
     pub seq: u64,
+    /// What kind of source it comes from.
+    pub source: Source,
+}
+
+/// Where an event comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A photo's camera time or its recording time.
+    Photo,
+    /// A carrier's tracking event.
+    Carrier,
+    /// A chat message.
+    Chat,
+    /// A record in the vault (a dispute).
+    Record,
 }
 
 impl Event {
     /// An event at a vault `recorded_at` time (RFC 3339, UTC).
     pub(crate) fn at_recorded(seq: u64, recorded_at: &str, what: String) -> Option<Event> {
-        event(seq, recorded_at, what)
+        event(seq, Source::Record, recorded_at, what)
     }
 }
 
@@ -80,13 +95,14 @@ fn parse_time(s: &str) -> Option<(NaiveDateTime, String)> {
         .map(|t| (t, format!("{s} (zone unknown)")))
 }
 
-fn event(seq: u64, time: &str, what: String) -> Option<Event> {
+fn event(seq: u64, source: Source, time: &str, what: String) -> Option<Event> {
     let (at, shown) = parse_time(time)?;
     Some(Event {
         at,
         shown,
         what,
         seq,
+        source,
     })
 }
 
@@ -184,6 +200,7 @@ fn tracking(seq: u64, text: &str) -> Vec<Event> {
                 };
                 event(
                     seq,
+                    Source::Carrier,
                     &e.time,
                     format!("carrier{carrier}: {}{place}", e.status),
                 )
@@ -207,7 +224,12 @@ fn tracking(seq: u64, text: &str) -> Vec<Event> {
                 .filter(|p| !p.is_empty())
                 .map(|p| format!(", {p}"))
                 .unwrap_or_default();
-            event(seq, r.get(t)?, format!("carrier: {}{p}", r.get(ev)?))
+            event(
+                seq,
+                Source::Carrier,
+                r.get(t)?,
+                format!("carrier: {}{p}", r.get(ev)?),
+            )
         })
         .collect()
 }
@@ -228,7 +250,12 @@ enum ChatJson {
 
 fn chat(seq: u64, text: &str) -> Vec<Event> {
     let say = |time: &str, who: &str, what: &str| {
-        event(seq, time, format!("chat, {}: {}", who.trim(), what.trim()))
+        event(
+            seq,
+            Source::Chat,
+            time,
+            format!("chat, {}: {}", who.trim(), what.trim()),
+        )
     };
     if let Ok(json) = serde_json::from_str::<ChatJson>(text) {
         let (ChatJson::List(m) | ChatJson::Wrapped { messages: m }) = json;
@@ -297,7 +324,12 @@ pub(crate) fn photo_events(seq: u64, e: &Evidence, recorded_at: &str) -> Vec<Eve
             Some(off) => format!("{at}{off}"),
             None => at.clone(),
         };
-        if let Some(mut ev) = event(seq, &stamp, format!("photo taken: {} ({})", e.name, e.kind)) {
+        if let Some(mut ev) = event(
+            seq,
+            Source::Photo,
+            &stamp,
+            format!("photo taken: {} ({})", e.name, e.kind),
+        ) {
             if img.captured_offset.is_none() {
                 ev.shown = format!("{at} (camera time, zone unknown)");
             }
@@ -306,6 +338,7 @@ pub(crate) fn photo_events(seq: u64, e: &Evidence, recorded_at: &str) -> Vec<Eve
     }
     if let Some(ev) = event(
         seq,
+        Source::Photo,
         recorded_at,
         format!("recorded in the vault: {} ({})", e.name, e.kind),
     ) {

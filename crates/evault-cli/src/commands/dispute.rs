@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use evault_core::{Dispute, DisputeReason};
-use evault_export::{ExportOptions, Profile};
+use evault_export::{ExportOptions, Paper, Profile};
 
 use crate::cli::Global;
 use crate::output::size;
@@ -75,17 +75,25 @@ fn extra_profiles(file: Option<&Path>) -> Result<Vec<Profile>> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn export(
-    g: &Global,
-    order: &str,
-    platform: Option<&str>,
-    reason: Option<&str>,
-    statement: Option<&Path>,
-    originals: bool,
-    profile_file: Option<&Path>,
-    output: &Path,
-) -> Result<Status> {
+/// The choices of `evault export`.
+pub struct ExportArgs<'a> {
+    pub platform: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub statement: Option<&'a Path>,
+    pub originals: bool,
+    pub letter: bool,
+    pub profile_file: Option<&'a Path>,
+}
+
+pub fn export(g: &Global, order: &str, args: ExportArgs<'_>, output: &Path) -> Result<Status> {
+    let ExportArgs {
+        platform,
+        reason,
+        statement,
+        originals,
+        letter,
+        profile_file,
+    } = args;
     let order = settings::order(order)?;
     let reason = reason.map(str::parse::<DisputeReason>).transpose()?;
     let extra = extra_profiles(profile_file)?;
@@ -123,26 +131,26 @@ pub fn export(
         statement,
         originals,
         created: bagging_time()?,
+        paper: if letter { Paper::Letter } else { Paper::A4 },
     };
     let report = evault_export::export(&vault, &order, &options, &actor, output)?;
+    for f in &report.files {
+        let pages = f.pages.map(|p| format!(", {p} pages")).unwrap_or_default();
+        out!("upload {} ({}{pages}): {}", f.name, size(f.bytes), f.what);
+    }
     for f in &report.fit {
-        match &f.upload {
-            Some(u) => out!(
-                "upload {u} ({}) <- #{} {}: {}",
-                size(f.bytes),
-                f.seq,
-                f.name,
-                f.action
-            ),
-            None => out!("  --   #{} {}: {}", f.seq, f.name, f.action),
-        }
+        let to = f.upload.as_deref().unwrap_or("--");
+        out!("  {to} <- #{} {}: {}", f.seq, f.name, f.action);
+    }
+    for n in &report.notes {
+        out!("note: {n}");
     }
     out!(
         "wrote {} ({}, sha256 {}): {} upload files, {} in all; recorded as {order} #{}",
         output.display(),
         size(report.bundle_bytes),
         report.bundle_sha256,
-        report.fit.iter().filter(|f| f.upload.is_some()).count(),
+        report.files.len(),
         size(report.upload_bytes),
         report.recorded.entry.seq
     );

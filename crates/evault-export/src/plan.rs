@@ -1,0 +1,751 @@
+//! Choosing, fitting and naming the upload files of a bundle: photos as
+//! JPEGs or as PDF pages, the summary PDF, merged category files, and the
+//! profile's limits checked on the final set.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+
+use evault_core::{Evidence, EvidenceKind, Vault};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::bag::hex;
+use crate::error::{Error, Result};
+use crate::export::FitLine;
+use crate::fit::{Fitted, fit_photo};
+use crate::pdf::{CJK_FONT_ENV, Fonts};
+use crate::profile::{Profile, SlotModel};
+use crate::summary::{Part, Photo, Shown, Story};
+
+/// One file to upload, in upload order.
+#[derive(Clone, Debug)]
+pub(crate) struct Upload {
+    pub(crate) name: String,
+    pub(crate) bytes: Vec<u8>,
+    /// Pages, for PDFs.
+    pub(crate) pages: Option<usize>,
+    /// What the file is, for the fit report and the derivation.
+    pub(crate) what: String,
+}
+
+/// The planned upload files and what happened to each evidence file.
+pub(crate) struct Plan {
+    pub(crate) uploads: Vec<Upload>,
+    pub(crate) fit: Vec<FitLine>,
+    /// A summary PDF kept in the bundle for a profile that cannot take PDFs.
+    pub(crate) summary_only: Option<Upload>,
+    /// Extra lines for the fit report.
+    pub(crate) notes: Vec<String>,
+}
+
+/// Who recorded an entry and when: `seq -> (recorded_at, "operator at station")`.
+pub(crate) type Recorders = HashMap<u64, (String, String)>;
+
+/// What planning needs.
+pub(crate) struct Inputs<'a> {
+    pub(crate) vault: &'a Vault,
+    pub(crate) profile: &'a Profile,
+    /// Evidence in upload priority order.
+    pub(crate) evidence: &'a [(u64, &'a Evidence)],
+    pub(crate) originals: bool,
+    pub(crate) story: &'a Story<'a>,
+    pub(crate) recorders: &'a Recorders,
+}
+
+fn is_photo(media_type: &str) -> bool {
+    matches!(media_type, "image/jpeg" | "image/png" | "image/webp")
+}
+
+fn is_text_source(kind: EvidenceKind) -> bool {
+    matches!(kind, EvidenceKind::TrackingEvents | EvidenceKind::ChatLog)
+}
+
+fn short_kind(kind: EvidenceKind) -> &'static str {
+    match kind {
+        EvidenceKind::PackingPhoto => "packing",
+        EvidenceKind::LabelPhoto => "label",
+        EvidenceKind::PackingVideo => "video",
+        EvidenceKind::LogisticsSnapshot => "tracking",
+        EvidenceKind::TrackingEvents => "events",
+        EvidenceKind::ChatLog => "chat",
+        EvidenceKind::Email => "email",
+        EvidenceKind::Invoice => "invoice",
+        EvidenceKind::ListingSnapshot => "listing",
+        _ => "other",
+    }
+}
+
+/// `NN-what.ext`, shortened to the profile's name length.
+fn upload_name(n: usize, what: &str, ext: &str, max_chars: Option<u32>) -> String {
+    let mut stem = format!("{n:02}-{what}");
+    if let Some(max) = max_chars {
+        let room = (max as usize).saturating_sub(ext.len() + 1).max(2);
+        stem.truncate(room);
+    }
+    format!("{stem}.{ext}")
+}
+
+fn ext_of(media_type: &str) -> &'static str {
+    match media_type {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        _ => "jpg",
+    }
+}
+
+fn line(seq: u64, e: &Evidence, upload: Option<&Upload>, action: String) -> FitLine {
+    FitLine {
+        seq,
+        name: e.name.clone(),
+        kind: e.kind,
+        upload: upload.map(|u| u.name.clone()),
+        bytes: upload.map_or(0, |u| u.bytes.len() as u64),
+        sha256: upload.map(|u| hex(&Sha256::digest(&u.bytes))),
+        action,
+    }
+}
+
+impl Inputs<'_> {
+    fn does_not_fit(&self, why: String) -> Error {
+        Error::DoesNotFit {
+            profile: self.profile.name.clone(),
+            why,
+        }
+    }
+
+    fn kept(&self) -> &'static str {
+        if self.originals {
+            "it stays in the originals"
+        } else {
+            "not in this bundle: --no-originals"
+        }
+    }
+
+    fn photo(&self, seq: u64, e: &Evidence, shown: Shown) -> Photo {
+        let (recorded_at, by) = self.recorders.get(&seq).cloned().unwrap_or_default();
+        Photo {
+            seq,
+            evidence: e.clone(),
+            recorded_at,
+            by,
+            shown,
+        }
+    }
+
+    fn render(
+        &self,
+        fonts: &Fonts,
+        part: Part,
+        photos: &[Photo],
+        notes: &mut Missing,
+    ) -> Result<(Vec<u8>, usize)> {
+        let (pdf, missing) = self
+            .story
+            .render(fonts, part, photos)
+            .map_err(|why| Error::Pdf { why })?;
+        notes.0.extend(missing);
+        Ok((pdf.bytes, pdf.pages))
+    }
+
+    /// Fits photos in parallel, each within `share` bytes.
+    fn fit_all(&self, photos: &[(u64, &Evidence)], share: u64) -> Result<Vec<Fitted>> {
+        let long_edge = self.profile.photo_long_edge;
+        photos
+            .par_iter()
+            .map(|(seq, e)| {
+                let bytes = read_blob(self.vault, *seq, e)?;
+                fit_photo(&bytes, long_edge, share).map_err(|why| self.does_not_fit(format!("{} (entry {seq}) cannot be made into an upload copy within its share of {share} bytes: {why}. If it is too large, retract a less important photo or use a profile with more room; if it cannot be decoded, re-save it from the camera and record it again, or retract it", e.name)))
+            })
+            .collect()
+    }
+}
+
+/// Characters no font covered, across all PDFs.
+#[derive(Default)]
+struct Missing(Vec<char>);
+
+impl Missing {
+    fn note(mut self, fonts: &Fonts) -> Option<String> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let n = self.0.len();
+        self.0.sort_unstable();
+        self.0.dedup();
+        let sample: String = self.0.iter().take(8).collect();
+        let found = match &fonts.cjk_path {
+            Some(p) => format!("the font found ({}) lacks them", p.display()),
+            None => "no CJK font was found".into(),
+        };
+        Some(format!(
+            "PDF text: {n} characters (such as {sample:?}) show as '?': {found}. Install fonts-wqy-microhei or fonts-noto-cjk (Debian/Ubuntu), or set {CJK_FONT_ENV} to a font file that covers them, and export again"
+        ))
+    }
+}
+
+/// Plans the upload files for the profile.
+pub(crate) fn plan(inp: &Inputs<'_>) -> Result<Plan> {
+    let fonts = Fonts::load().ok_or_else(|| Error::Pdf {
+        why: "the built-in font cannot be loaded".into(),
+    })?;
+    let mut plan = match inp.profile.slots {
+        SlotModel::None => archive(inp, &fonts)?,
+        SlotModel::Flat if inp.profile.accepts("image/jpeg") => flat(inp, &fonts)?,
+        _ => in_pdfs(inp, &fonts)?,
+    };
+    check_limits(inp.profile, &plan.uploads)?;
+    plan.fit.sort_by_key(|f| f.upload.is_none());
+    Ok(plan)
+}
+
+/// The archive profile: no uploads; the summary rides along in `data/`.
+fn archive(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
+    let mut missing = Missing::default();
+    let fit = inp
+        .evidence
+        .iter()
+        .map(|(seq, e)| {
+            let action = if inp.originals {
+                "archive profile: original only"
+            } else {
+                "archive profile without originals: not in this bundle"
+            };
+            line(*seq, e, None, action.into())
+        })
+        .collect();
+    let photos: Vec<Photo> = inp
+        .evidence
+        .iter()
+        .filter(|(_, e)| inp.originals && e.image.is_some())
+        .map(|(seq, e)| {
+            inp.photo(
+                *seq,
+                e,
+                Shown::Upload(format!(
+                    "data/originals/{}",
+                    crate::export::original_name(*seq, e)
+                )),
+            )
+        })
+        .collect();
+    let (bytes, pages) = inp.render(
+        fonts,
+        Part::Summary { with_chats: true },
+        &photos,
+        &mut missing,
+    )?;
+    Ok(Plan {
+        uploads: Vec::new(),
+        fit,
+        summary_only: Some(Upload {
+            name: "summary.pdf".into(),
+            bytes,
+            pages: Some(pages),
+            what: "the summary (not an upload: the archive profile has none)".into(),
+        }),
+        notes: missing.note(fonts).into_iter().collect(),
+    })
+}
+
+/// Flat profiles that take photos: the summary PDF first (when PDFs are
+/// taken), then one JPEG per photo and other files as recorded.
+fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
+    let profile = inp.profile;
+    let mut fit = Vec::new();
+    let with_summary = profile.accepts("application/pdf");
+    let max_files = profile.max_files.map_or(usize::MAX, |n| n as usize);
+    let room = max_files.saturating_sub(usize::from(with_summary));
+    let mut chosen: Vec<(u64, &Evidence)> = Vec::new();
+    for (seq, e) in inp.evidence {
+        if !is_photo(&e.media_type) && !profile.accepts(&e.media_type) {
+            let why = if with_summary && is_text_source(e.kind) {
+                format!(
+                    "read into the summary PDF ({}); {} does not take {}, so {}",
+                    if e.kind == EvidenceKind::ChatLog {
+                        "timeline and transcript"
+                    } else {
+                        "timeline"
+                    },
+                    profile.name,
+                    e.media_type,
+                    inp.kept()
+                )
+            } else {
+                format!(
+                    "left out: {} is not a type {} takes ({})",
+                    e.media_type,
+                    profile.name,
+                    inp.kept()
+                )
+            };
+            fit.push(line(*seq, e, None, why));
+        } else if chosen.len() >= room {
+            fit.push(line(*seq, e, None, format!("left out: {} takes at most {max_files} files and more important evidence came first", profile.name)));
+        } else {
+            chosen.push((*seq, e));
+        }
+    }
+    let first = 1 + usize::from(with_summary);
+    let names: Vec<String> = chosen
+        .iter()
+        .enumerate()
+        .map(|(i, (_, e))| {
+            let ext = if is_photo(&e.media_type) {
+                "jpg"
+            } else {
+                ext_of(&e.media_type)
+            };
+            upload_name(first + i, short_kind(e.kind), ext, profile.names.max_chars)
+        })
+        .collect();
+    let mut missing = Missing::default();
+    let mut uploads = Vec::new();
+    let mut summary_only = None;
+    let photos: Vec<Photo> = chosen
+        .iter()
+        .zip(&names)
+        .filter(|((_, e), _)| e.image.is_some())
+        .map(|((seq, e), name)| inp.photo(*seq, e, Shown::Upload(name.clone())))
+        .collect();
+    let (bytes, pages) = inp.render(
+        fonts,
+        Part::Summary { with_chats: true },
+        &photos,
+        &mut missing,
+    )?;
+    let summary = Upload {
+        name: upload_name(1, "summary", "pdf", profile.names.max_chars),
+        bytes,
+        pages: Some(pages),
+        what: "the summary: order facts, statement, timeline, photo captions, chat transcript, integrity appendix".into(),
+    };
+    if with_summary {
+        uploads.push(summary);
+    } else {
+        summary_only = Some(Upload {
+            name: "summary.pdf".into(),
+            what: format!(
+                "the summary ({} takes no PDF: read it, paste the statement into the platform's text box)",
+                profile.name
+            ),
+            ..summary
+        });
+    }
+    let per_file = profile.max_file_bytes.unwrap_or(u64::MAX);
+    let mut left = profile.max_total_bytes.unwrap_or(u64::MAX);
+    left = left.saturating_sub(uploads.iter().map(|u| u.bytes.len() as u64).sum());
+    let photo_count = chosen
+        .iter()
+        .filter(|(_, e)| is_photo(&e.media_type))
+        .count() as u64;
+    for (_, e) in &chosen {
+        if !is_photo(&e.media_type) {
+            left = left.saturating_sub(e.size);
+        }
+    }
+    // Every photo gets an equal share of what is left; they are fitted in parallel.
+    let share = (left / photo_count.max(1)).min(per_file);
+    let photo_items: Vec<(u64, &Evidence)> = chosen
+        .iter()
+        .filter(|(_, e)| is_photo(&e.media_type))
+        .copied()
+        .collect();
+    let mut fitted = inp.fit_all(&photo_items, share)?.into_iter();
+    for ((seq, e), name) in chosen.iter().zip(names) {
+        let (bytes, action) = if is_photo(&e.media_type) {
+            let f = fitted
+                .next()
+                .ok_or_else(|| inp.does_not_fit("internal: a photo was not fitted".into()))?;
+            let action = format!(
+                "{}x{} -> {}x{}, orientation applied, JPEG quality {}, metadata (EXIF, GPS) removed",
+                f.original.0, f.original.1, f.width, f.height, f.quality
+            );
+            (f.jpeg, action)
+        } else {
+            if e.size > per_file {
+                return Err(inp.does_not_fit(format!("{} (entry {seq}) has {} bytes and {} takes at most {per_file} per file; retract it or shrink it", e.name, e.size, profile.name)));
+            }
+            (
+                read_blob(inp.vault, *seq, e)?,
+                "uploaded as recorded".into(),
+            )
+        };
+        let upload = Upload {
+            name,
+            bytes,
+            pages: None,
+            what: format!("entry {seq} {}", e.name),
+        };
+        fit.push(line(*seq, e, Some(&upload), action));
+        uploads.push(upload);
+    }
+    Ok(Plan {
+        uploads,
+        fit,
+        summary_only,
+        notes: missing.note(fonts).into_iter().collect(),
+    })
+}
+
+/// Which PDF of a PDF-only plan a photo goes to.
+fn photo_part(per_category: bool, kind: EvidenceKind) -> Part {
+    if per_category
+        && matches!(
+            kind,
+            EvidenceKind::LabelPhoto | EvidenceKind::LogisticsSnapshot
+        )
+    {
+        Part::Shipping
+    } else {
+        Part::Summary {
+            with_chats: !per_category,
+        }
+    }
+}
+
+/// Profiles that take one file per category (Stripe, Shopify) or PDFs only
+/// (card): photos become PDF pages (the fitted JPEG embedded as it is),
+/// carrier events and chats are merged into their category's PDF.
+fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
+    let profile = inp.profile;
+    let per_category = profile.slots == SlotModel::PerCategory;
+    if !profile.accepts("application/pdf") {
+        return Err(inp.does_not_fit(
+            "this profile takes neither photos nor PDFs; evault has nothing it can upload to it"
+                .into(),
+        ));
+    }
+    let mut fit = Vec::new();
+    let has_chat = inp.story.chats.iter().any(|_| true);
+    let has_carrier = inp
+        .story
+        .events
+        .iter()
+        .any(|e| e.source == crate::timeline::Source::Carrier);
+    let mut photos: Vec<(u64, &Evidence)> = Vec::new();
+    let mut as_is: Vec<(u64, &Evidence)> = Vec::new();
+    let mut merged: Vec<(u64, &Evidence, Part)> = Vec::new();
+    for (seq, e) in inp.evidence {
+        if is_photo(&e.media_type) && e.image.is_some() {
+            photos.push((*seq, e));
+        } else if e.kind == EvidenceKind::ChatLog && inp.story.chats.iter().any(|c| c.seq == *seq) {
+            merged.push((
+                *seq,
+                e,
+                if per_category {
+                    Part::Communication
+                } else {
+                    Part::Summary { with_chats: true }
+                },
+            ));
+        } else if e.kind == EvidenceKind::TrackingEvents
+            && inp.story.events.iter().any(|ev| ev.seq == *seq)
+        {
+            merged.push((
+                *seq,
+                e,
+                if per_category {
+                    Part::Shipping
+                } else {
+                    Part::Summary { with_chats: true }
+                },
+            ));
+        } else if profile.accepts(&e.media_type)
+            && (!per_category || (e.kind == EvidenceKind::Invoice && as_is.is_empty()))
+        {
+            as_is.push((*seq, e));
+        } else {
+            let why = if per_category {
+                format!(
+                    "left out: {} takes one file per category and this file has no category of its own ({})",
+                    profile.name,
+                    inp.kept()
+                )
+            } else {
+                format!(
+                    "left out: {} is not a type {} takes ({})",
+                    e.media_type,
+                    profile.name,
+                    inp.kept()
+                )
+            };
+            fit.push(line(*seq, e, None, why));
+        }
+    }
+    // The PDFs to make, in upload order.
+    let mut parts = vec![Part::Summary {
+        with_chats: !per_category,
+    }];
+    if per_category {
+        if has_carrier
+            || photos
+                .iter()
+                .any(|(_, e)| photo_part(true, e.kind) == Part::Shipping)
+        {
+            parts.push(Part::Shipping);
+        }
+        if has_chat {
+            parts.push(Part::Communication);
+        }
+    }
+    let max_files = profile.max_files.map_or(usize::MAX, |n| n as usize);
+    while parts.len() + as_is.len() > max_files {
+        let Some((seq, e)) = as_is.pop() else {
+            return Err(inp.does_not_fit(format!(
+                "{} takes at most {max_files} files, fewer than the {} PDFs evault makes",
+                profile.name,
+                parts.len()
+            )));
+        };
+        fit.push(line(
+            seq,
+            e,
+            None,
+            format!(
+                "left out: {} takes at most {max_files} files ({})",
+                profile.name,
+                inp.kept()
+            ),
+        ));
+    }
+    // Drop the least important photos until the pages fit.
+    let mut dropped = Vec::new();
+    let mut missing = Missing::default();
+    loop {
+        let pages: Vec<usize> = parts
+            .iter()
+            .map(|part| {
+                let ph: Vec<Photo> = photos
+                    .iter()
+                    .filter(|(_, e)| photo_part(per_category, e.kind) == *part)
+                    .map(|(s, e)| inp.photo(*s, e, Shown::Placeholder))
+                    .collect();
+                inp.story.pages(fonts, *part, &ph)
+            })
+            .collect();
+        let total: usize = pages.iter().sum();
+        let per_ok = profile
+            .max_pages_per_file
+            .is_none_or(|m| pages.iter().all(|p| *p <= m as usize));
+        let total_ok = profile.max_pages_total.is_none_or(|m| total <= m as usize);
+        if per_ok && total_ok {
+            break;
+        }
+        match photos.pop() {
+            Some(p) => dropped.push(p),
+            None => {
+                return Err(inp.does_not_fit(format!("the PDFs take {total} pages without any photo ({pages:?} per file) and {} takes at most {} per file, {} in all: the timeline or the chat transcript is too long; retract long chat or tracking files, or use another profile", profile.name, limit_n(profile.max_pages_per_file), limit_n(profile.max_pages_total))));
+            }
+        }
+    }
+    for (seq, e) in dropped.into_iter().rev() {
+        fit.push(line(seq, e, None, format!("left out: {} takes at most {} pages per file and {} in all, and more important evidence came first ({})", profile.name, limit_n(profile.max_pages_per_file), limit_n(profile.max_pages_total), inp.kept())));
+    }
+    // Bytes: what the PDFs take without photos, then an equal share per photo.
+    let mut overhead = Vec::new();
+    for part in &parts {
+        overhead.push(
+            inp.render(fonts, *part, &[], &mut Missing::default())?
+                .0
+                .len() as u64,
+        );
+    }
+    let as_is_bytes: u64 = as_is.iter().map(|(_, e)| e.size).sum();
+    let per_file = profile.max_file_bytes.unwrap_or(u64::MAX);
+    for (seq, e) in &as_is {
+        if e.size > per_file {
+            return Err(inp.does_not_fit(format!("{} (entry {seq}) has {} bytes and {} takes at most {per_file} per file; retract it or shrink it", e.name, e.size, profile.name)));
+        }
+    }
+    const CAPTION: u64 = 6_000;
+    let total_room = profile
+        .max_total_bytes
+        .unwrap_or(u64::MAX)
+        .saturating_sub(overhead.iter().sum::<u64>() + as_is_bytes);
+    let mut share = (total_room / (photos.len() as u64).max(1)).saturating_sub(CAPTION);
+    for (part, over) in parts.iter().zip(&overhead) {
+        let n = photos
+            .iter()
+            .filter(|(_, e)| photo_part(per_category, e.kind) == *part)
+            .count() as u64;
+        if let Some(each) = per_file.saturating_sub(*over).checked_div(n) {
+            share = share.min(each.saturating_sub(CAPTION));
+        }
+    }
+    let fitted = inp.fit_all(&photos, share)?;
+    let fitted: HashMap<u64, Fitted> = photos.iter().map(|(s, _)| *s).zip(fitted).collect();
+    let mut uploads = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let mine: Vec<(u64, &Evidence)> = photos
+            .iter()
+            .filter(|(_, e)| photo_part(per_category, e.kind) == *part)
+            .copied()
+            .collect();
+        let shown: Vec<Photo> = mine
+            .iter()
+            .filter_map(|(s, e)| {
+                let f = fitted.get(s)?;
+                Some(inp.photo(
+                    *s,
+                    e,
+                    Shown::Page(Arc::new(f.jpeg.clone()), f.width, f.height),
+                ))
+            })
+            .collect();
+        let (bytes, pages) = inp.render(fonts, *part, &shown, &mut missing)?;
+        let (stem, what) = match part {
+            Part::Summary { .. } => (
+                "summary",
+                "the summary: order facts, statement, timeline, captioned photos, integrity appendix",
+            ),
+            Part::Shipping => (
+                "shipping",
+                "shipping documentation: carrier events, label and tracking photos",
+            ),
+            Part::Communication => ("messages", "communication with the buyer: chat transcripts"),
+        };
+        let upload = Upload {
+            name: upload_name(i + 1, stem, "pdf", profile.names.max_chars),
+            bytes,
+            pages: Some(pages),
+            what: what.into(),
+        };
+        for (n, (seq, e)) in mine.iter().enumerate() {
+            if let Some(f) = fitted.get(seq) {
+                let action = format!(
+                    "page image {} of {}: {}x{} -> {}x{}, orientation applied, JPEG quality {}, metadata removed, embedded without re-encoding",
+                    n + 1,
+                    upload.name,
+                    f.original.0,
+                    f.original.1,
+                    f.width,
+                    f.height,
+                    f.quality
+                );
+                fit.push(line(*seq, e, Some(&upload), action));
+            }
+        }
+        for (seq, e, _) in merged.iter().filter(|m| m.2 == *part) {
+            let what = if e.kind == EvidenceKind::ChatLog {
+                "chat transcript and timeline"
+            } else {
+                "carrier events"
+            };
+            fit.push(line(
+                *seq,
+                e,
+                Some(&upload),
+                format!("merged into {} ({what})", upload.name),
+            ));
+        }
+        uploads.push(upload);
+    }
+    for (seq, e) in as_is {
+        let upload = Upload {
+            name: upload_name(
+                uploads.len() + 1,
+                short_kind(e.kind),
+                ext_of(&e.media_type),
+                profile.names.max_chars,
+            ),
+            bytes: read_blob(inp.vault, seq, e)?,
+            pages: None,
+            what: format!("entry {seq} {}", e.name),
+        };
+        fit.push(line(seq, e, Some(&upload), "uploaded as recorded".into()));
+        uploads.push(upload);
+    }
+    Ok(Plan {
+        uploads,
+        fit,
+        summary_only: None,
+        notes: missing.note(fonts).into_iter().collect(),
+    })
+}
+
+fn limit_n(v: Option<u32>) -> String {
+    v.map_or_else(|| "no limit".into(), |n| n.to_string())
+}
+
+/// A blob's bytes, checked against their hash as they are read.
+pub(crate) fn read_blob(vault: &Vault, seq: u64, e: &Evidence) -> Result<Vec<u8>> {
+    // The recorded size is only a hint (the reader checks the bytes).
+    let mut bytes = Vec::with_capacity(usize::try_from(e.size.min(64 << 20)).unwrap_or(0));
+    vault
+        .open_blob(&e.sha256)?
+        .read_to_end(&mut bytes)
+        .map_err(|err| Error::Photo {
+            name: e.name.clone(),
+            seq,
+            why: format!("reading its bytes from the vault: {err}"),
+        })?;
+    Ok(bytes)
+}
+
+/// The profile's own limits, checked on the final upload set: a bundle that
+/// breaks them is never written.
+fn check_limits(profile: &Profile, files: &[Upload]) -> Result<()> {
+    let fail = |why: String| {
+        Err(Error::DoesNotFit {
+            profile: profile.name.clone(),
+            why,
+        })
+    };
+    if let Some(max) = profile.max_files
+        && files.len() > max as usize
+    {
+        return fail(format!("{} files, at most {max}", files.len()));
+    }
+    let total: u64 = files.iter().map(|f| f.bytes.len() as u64).sum();
+    if let Some(max) = profile.max_total_bytes
+        && total > max
+    {
+        return fail(format!(
+            "{total} bytes in all, at most {max}: retract a less important photo or use a profile with more room"
+        ));
+    }
+    let pages: usize = files.iter().filter_map(|f| f.pages).sum();
+    if let Some(max) = profile.max_pages_total
+        && pages > max as usize
+    {
+        return fail(format!("{pages} PDF pages in all, at most {max}"));
+    }
+    for f in files {
+        let (name, size) = (&f.name, f.bytes.len() as u64);
+        if !profile.accepts(mime_of(name)) {
+            return fail(format!("{name} is not a type {} takes", profile.name));
+        }
+        if let Some(max) = profile.max_file_bytes
+            && size > max
+        {
+            return fail(format!("{name} has {size} bytes, at most {max}"));
+        }
+        if let (Some(max), Some(p)) = (profile.max_pages_per_file, f.pages)
+            && p > max as usize
+        {
+            return fail(format!("{name} has {p} pages, at most {max}"));
+        }
+        if let Some(max) = profile.names.max_chars
+            && name.chars().count() > max as usize
+        {
+            return fail(format!("{name} is longer than {max} characters"));
+        }
+        if profile.names.ascii_only
+            && !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return fail(format!("{name} is not a plain ASCII name"));
+        }
+    }
+    Ok(())
+}
+
+fn mime_of(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("pdf") => "application/pdf",
+        Some("png") => "image/png",
+        _ => "image/jpeg",
+    }
+}

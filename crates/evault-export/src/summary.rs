@@ -1,0 +1,377 @@
+//! The PDFs of a bundle: the summary that tells the story (order facts,
+//! statement, timeline, captioned photos, integrity appendix) and, for
+//! one-file-per-category platforms, the shipping and communication files.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use evault_core::{Dispute, DisputeReason, Evidence, OrderId};
+
+use crate::pdf::{self, Flow, Fonts, Paper, Pdf};
+use crate::timeline::{Event, Source};
+
+/// Width of the label column of two-column rows, in points.
+const LABEL_W: f32 = 120.0;
+/// Width of the time column of the timeline, in points.
+const TIME_W: f32 = 190.0;
+
+/// A photo shown in a PDF: its pixels, or a caption pointing at its upload file.
+pub(crate) struct Photo {
+    pub(crate) seq: u64,
+    pub(crate) evidence: Evidence,
+    pub(crate) recorded_at: String,
+    pub(crate) by: String,
+    pub(crate) shown: Shown,
+}
+
+/// How a photo appears.
+pub(crate) enum Shown {
+    /// Embedded: a fitted JPEG of width × height pixels.
+    Page(Arc<Vec<u8>>, u32, u32),
+    /// Uploaded as its own file.
+    Upload(String),
+    /// Laid out for counting pages only (no pixels yet).
+    Placeholder,
+}
+
+/// A chat file: its messages in file order, or its text shown verbatim.
+pub(crate) struct Chat {
+    pub(crate) seq: u64,
+    pub(crate) name: String,
+    pub(crate) messages: Vec<Event>,
+    pub(crate) verbatim: Option<String>,
+}
+
+/// Everything the PDFs say about one order.
+pub(crate) struct Story<'a> {
+    pub(crate) order: &'a OrderId,
+    pub(crate) platform: &'a str,
+    pub(crate) reason: DisputeReason,
+    pub(crate) dispute: Option<&'a Dispute>,
+    pub(crate) statement: Option<&'a str>,
+    /// In time order.
+    pub(crate) events: &'a [Event],
+    pub(crate) chats: &'a [Chat],
+    pub(crate) evidence: &'a [(u64, &'a Evidence)],
+    pub(crate) through_seq: u64,
+    pub(crate) head: &'a str,
+    pub(crate) created: DateTime<Utc>,
+    pub(crate) paper: Paper,
+    pub(crate) pdfa: bool,
+}
+
+/// Which PDF to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// The story; with the chat transcript when `with_chats`.
+    Summary { with_chats: bool },
+    /// Carrier events and label/tracking photos.
+    Shipping,
+    /// The chat transcripts.
+    Communication,
+}
+
+impl Part {
+    fn title(self) -> &'static str {
+        match self {
+            Part::Summary { .. } => "Dispute evidence summary",
+            Part::Shipping => "Shipping documentation",
+            Part::Communication => "Communication with the buyer",
+        }
+    }
+}
+
+impl Story<'_> {
+    /// Renders one PDF; also returns the characters no font covered.
+    pub(crate) fn render(
+        &self,
+        fonts: &Fonts,
+        part: Part,
+        photos: &[Photo],
+    ) -> Result<(Pdf, Vec<char>), String> {
+        let flow = self.layout(fonts, part, photos);
+        let missing = flow.missing.clone();
+        let title = format!("{}: order {}", part.title(), self.order);
+        let footer = format!("order {}", short(self.order.as_str(), 40));
+        let pdf = pdf::render(
+            flow,
+            fonts,
+            &pdf::Meta {
+                title: &title,
+                footer: &footer,
+                created: self.created,
+                pdfa: self.pdfa,
+            },
+        )?;
+        Ok((pdf, missing))
+    }
+
+    /// The number of pages one PDF takes.
+    pub(crate) fn pages(&self, fonts: &Fonts, part: Part, photos: &[Photo]) -> usize {
+        self.layout(fonts, part, photos).page_count()
+    }
+
+    fn layout<'f>(&self, fonts: &'f Fonts, part: Part, photos: &[Photo]) -> Flow<'f> {
+        let mut flow = Flow::new(fonts, self.paper);
+        flow.title(&format!("{}: order {}", part.title(), self.order));
+        match part {
+            Part::Summary { with_chats } => {
+                self.facts(&mut flow);
+                self.statement(&mut flow);
+                self.timeline(&mut flow, None);
+                self.photos(&mut flow, photos);
+                if with_chats {
+                    self.transcripts(&mut flow);
+                }
+                self.appendix(&mut flow);
+            }
+            Part::Shipping => {
+                flow.para("Carrier events and the label and tracking photos of this order, as recorded in the evidence vault. The summary file tells the whole story in time order.");
+                self.timeline(&mut flow, Some(Source::Carrier));
+                self.photos(&mut flow, photos);
+            }
+            Part::Communication => {
+                flow.para("Messages exchanged with the buyer, as exported from the chat and recorded in the evidence vault. Times are shown as the export wrote them.");
+                self.transcripts(&mut flow);
+            }
+        }
+        flow
+    }
+
+    fn facts(&self, f: &mut Flow<'_>) {
+        f.heading("The order and the dispute");
+        f.row("Order", self.order.as_str(), LABEL_W, true);
+        let d = self.dispute;
+        f.row(
+            "Platform",
+            d.map_or(self.platform, |d| d.platform.as_str()),
+            LABEL_W,
+            true,
+        );
+        f.row("Reason", &self.reason.to_string(), LABEL_W, true);
+        for (label, value) in [
+            ("Case id", d.and_then(|d| d.case_id.as_deref())),
+            ("Amount", d.and_then(|d| d.amount.as_deref())),
+            ("Respond by", d.and_then(|d| d.due.as_deref())),
+        ] {
+            f.row(label, value.unwrap_or("not recorded"), LABEL_W, true);
+        }
+        let photos = self
+            .evidence
+            .iter()
+            .filter(|(_, e)| e.image.is_some())
+            .count();
+        f.row(
+            "Evidence",
+            &format!(
+                "{} files recorded ({photos} photos), log entries 1 to {}",
+                self.evidence.len(),
+                self.through_seq
+            ),
+            LABEL_W,
+            true,
+        );
+    }
+
+    fn statement(&self, f: &mut Flow<'_>) {
+        f.heading("Seller's statement");
+        match self.statement {
+            Some(s) => f.para(s.trim()),
+            None => f.para(template(self.reason)),
+        }
+    }
+
+    fn timeline(&self, f: &mut Flow<'_>, only: Option<Source>) {
+        let events: Vec<&Event> = self
+            .events
+            .iter()
+            .filter(|e| only.is_none_or(|s| e.source == s))
+            .collect();
+        f.heading(if only.is_some() {
+            "Carrier events"
+        } else {
+            "Timeline"
+        });
+        if events.is_empty() {
+            f.para("No events were read from the recorded files.");
+            return;
+        }
+        f.para("Times with a UTC offset are ordered by their instant. \"Zone unknown\" times were written without one (most chat exports and some cameras) and are placed as if they were UTC. \"Recorded\" times come from the vault station's clock, in UTC.");
+        for e in events {
+            f.row(
+                &pretty_time(&e.shown),
+                &format!("{} [entry {}]", e.what, e.seq),
+                TIME_W,
+                false,
+            );
+        }
+    }
+
+    fn photos(&self, f: &mut Flow<'_>, photos: &[Photo]) {
+        if photos.is_empty() {
+            return;
+        }
+        let embedded = photos.iter().any(|p| !matches!(p.shown, Shown::Upload(_)));
+        if !embedded {
+            f.heading("Photos (uploaded as separate files)");
+        }
+        for (i, p) in photos.iter().enumerate() {
+            if embedded {
+                f.page_break();
+                f.heading(&format!("Photo {}: {}", i + 1, p.evidence.kind));
+            } else {
+                f.strong(&format!("Photo {}: {}", i + 1, p.evidence.kind));
+            }
+            self.caption(f, p);
+            match &p.shown {
+                Shown::Page(bytes, w, h) => f.jpeg(bytes.clone(), *w, *h),
+                // Counting pages only: a photo fills the rest of its page.
+                Shown::Placeholder => f.page_break(),
+                Shown::Upload(_) => f.space(6.0),
+            }
+        }
+    }
+
+    fn caption(&self, f: &mut Flow<'_>, p: &Photo) {
+        let e = &p.evidence;
+        f.row(
+            "File",
+            &format!("{} (entry {})", e.name, p.seq),
+            LABEL_W,
+            true,
+        );
+        let captured = e.image.as_ref().and_then(|i| {
+            let at = i.captured_at.as_ref()?;
+            Some(match &i.captured_offset {
+                Some(off) => format!("{at}{off} (camera clock)"),
+                None => format!("{at} (camera clock, zone unknown)"),
+            })
+        });
+        f.row(
+            "Captured",
+            captured.as_deref().unwrap_or("no camera time in the file"),
+            LABEL_W,
+            true,
+        );
+        f.row(
+            "Recorded",
+            &format!("{} by {}", p.recorded_at, p.by),
+            LABEL_W,
+            true,
+        );
+        let sha = e.sha256.to_hex();
+        f.row(
+            "SHA-256",
+            &format!("{}… (original file)", &sha[..16.min(sha.len())]),
+            LABEL_W,
+            true,
+        );
+        let copy = match &p.shown {
+            Shown::Page(_, w, h) => {
+                format!("{w}×{h} JPEG made from the original (evault/derivation.json)")
+            }
+            Shown::Upload(name) => format!("uploaded as {name}"),
+            Shown::Placeholder => String::new(),
+        };
+        f.row("Shown here", &copy, LABEL_W, true);
+    }
+
+    fn transcripts(&self, f: &mut Flow<'_>) {
+        f.heading("Chat transcript");
+        if self.chats.is_empty() {
+            f.para("No chat log was recorded for this order.");
+            return;
+        }
+        for chat in self.chats {
+            f.strong(&format!("{} (entry {})", chat.name, chat.seq));
+            if let Some(text) = &chat.verbatim {
+                f.para("Not a chat format evault reads; shown as recorded:");
+                f.para(text);
+                continue;
+            }
+            for m in &chat.messages {
+                let what = m.what.strip_prefix("chat, ").unwrap_or(&m.what);
+                f.row(&pretty_time(&m.shown), what, TIME_W, false);
+            }
+            f.space(6.0);
+        }
+    }
+
+    fn appendix(&self, f: &mut Flow<'_>) {
+        f.heading("Integrity: how to check this evidence");
+        f.para("Every file was hashed with SHA-256 and BLAKE3 when it was recorded. The hashes, the time (the recording station's clock, UTC), the operator and the station went into one line of an append-only log kept for this order. Each line carries the SHA-256 of the line before it, so changing, removing or reordering an earlier line breaks every later link. Corrections are new lines; nothing is rewritten.");
+        f.row(
+            "Log entries",
+            &format!("1 to {} are covered by this bundle", self.through_seq),
+            LABEL_W,
+            true,
+        );
+        f.row("Last entry hash", self.head, LABEL_W, true);
+        f.para("This document is part of a bundle (a zip holding a BagIt bag). Its manifest-sha256.txt and manifest-sha512.txt list every file with its hashes, evault/manifest.jsonl is the order's log, and evault/derivation.json says which original each uploaded file was made from. To check: unzip the bundle, then in its folder run \"sha256sum -c manifest-sha256.txt\", or run \"evault verify-bundle BUNDLE.zip\", which also checks the log's chain.");
+        f.para("What this shows: these files were recorded at the times shown, by the operators and stations named, and have not changed since. What it does not show: the times come from the recording station's clock and are not confirmed by an independent time source, and a photo shows what the camera saw, not by itself what the parcel held.");
+        if self.evidence.len() <= 40 {
+            f.strong("Recorded files");
+            let mut by_seq: Vec<_> = self.evidence.iter().collect();
+            by_seq.sort_by_key(|(seq, _)| *seq);
+            for (seq, e) in by_seq {
+                let sha = e.sha256.to_hex();
+                f.row(
+                    &format!("entry {seq}"),
+                    &format!(
+                        "{} ({}), {} bytes, SHA-256 {}…",
+                        e.name,
+                        e.kind,
+                        e.size,
+                        &sha[..16.min(sha.len())]
+                    ),
+                    LABEL_W,
+                    false,
+                );
+            }
+        } else {
+            f.para(&format!(
+                "{} files are recorded; each is listed with its hashes in evault/manifest.jsonl.",
+                self.evidence.len()
+            ));
+        }
+    }
+}
+
+/// The statement used when the seller gives none.
+fn template(reason: DisputeReason) -> &'static str {
+    match reason {
+        DisputeReason::NotReceived => {
+            "The buyer reports that the order did not arrive. We packed and shipped it. The photos of the packed parcel and its shipping label were recorded in our evidence vault when they were taken, and the carrier's events follow the parcel after it left us. The timeline below puts the photos, the carrier events and our messages with the buyer in one time order."
+        }
+        DisputeReason::NotAsDescribed => {
+            "The buyer reports that the item is not as described. The photos below show the item and its packing as they were recorded in our evidence vault before shipping; the timeline puts them, the carrier events and our messages with the buyer in one time order."
+        }
+        DisputeReason::Damaged => {
+            "The buyer reports that the item arrived damaged. The photos below show the item, its inner packing and the sealed parcel as they were recorded in our evidence vault before shipping; the timeline puts them, the carrier events and our messages with the buyer in one time order."
+        }
+        DisputeReason::Unauthorized => {
+            "The cardholder reports that they did not authorise this payment. The order was shipped to the address given at checkout: the label photo and the carrier events below show where it went, and the messages show what we exchanged with the buyer."
+        }
+        DisputeReason::Other => {
+            "The records below show how this order was packed and shipped, as recorded in our evidence vault, with the carrier events and our messages with the buyer in one time order."
+        }
+    }
+}
+
+/// An RFC 3339 time as `2026-11-18 09:12:31 +08:00` (`UTC` for `Z`);
+/// anything else as it is.
+fn pretty_time(shown: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(shown) {
+        Ok(t) if shown.ends_with('Z') => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        Ok(t) => t.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+        Err(_) => shown.to_owned(),
+    }
+}
+
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        s.chars().take(n - 1).chain(['…']).collect()
+    }
+}
