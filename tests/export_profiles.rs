@@ -58,6 +58,20 @@ fn media_type(bytes: &[u8]) -> &'static str {
 fn every_builtin_profile_exports_within_its_limits() {
     let tmp = tempfile::tempdir().unwrap();
     let vault = disputed(tmp.path(), 2, "paypal");
+    // An invoice recorded as a PDF (not PDF/A): a summary PDF of an earlier export.
+    let first = tmp.path().join("first.zip");
+    assert_eq!(export(&vault, &first, &[]).0, 0);
+    let invoice = tmp.path().join("invoice.pdf");
+    let pdf = members(&first)
+        .into_iter()
+        .find(|(n, _)| n.ends_with("/01-summary.pdf"))
+        .unwrap()
+        .1;
+    fs::write(&invoice, pdf).unwrap();
+    let (code, _, err) = run(evault(&vault)
+        .args(["add", ORDER, "--kind", "invoice"])
+        .arg(&invoice));
+    assert_eq!(code, 0, "{err}");
     let profiles: serde_json::Value =
         serde_json::from_str(&run(evault(&vault).args(["profiles", "--json"])).1).unwrap();
     let mut seen = Vec::new();
@@ -67,6 +81,12 @@ fn every_builtin_profile_exports_within_its_limits() {
         let zip = tmp.path().join(format!("{name}.zip"));
         let (code, out, err) = export(&vault, &zip, &["--platform", name]);
         assert_eq!(code, 0, "{name}: {out}{err}");
+        let pdfa = p["pdfa"] == true;
+        assert_eq!(
+            out.contains("requires PDF/A, and evault neither converts a recorded PDF"),
+            pdfa,
+            "{name}: the recorded invoice PDF: {out}"
+        );
         let all = members(&zip);
         let uploads: Vec<_> = all
             .iter()
@@ -184,6 +204,11 @@ fn every_builtin_profile_exports_within_its_limits() {
                 ["01-summary.pdf", "02-shipping.pdf", "03-messages.pdf"],
                 "{name}"
             );
+            assert_eq!(
+                names.get(3).copied() == Some("04-invoice.pdf"),
+                !pdfa,
+                "{name}: the invoice is the receipt file unless PDF/A is required"
+            );
             let ship = x.join("02-shipping.pdf");
             let text = pdf_text(&ship);
             assert!(
@@ -227,7 +252,6 @@ fn every_builtin_profile_exports_within_its_limits() {
             "archive"
         ]
     );
-    let _ = ORDER;
 }
 
 #[test]

@@ -71,7 +71,7 @@ pub enum Error {
         why: String,
     },
     /// A PDF could not be made.
-    #[error("making the summary PDF: {why}")]
+    #[error("making the PDFs: {why}")]
     Pdf {
         /// Why.
         why: String,

@@ -49,6 +49,8 @@ pub struct UploadFile {
     pub sha256: String,
     /// What it is.
     pub what: String,
+    /// Made by evault from the log (a PDF), not from one original.
+    pub generated: bool,
 }
 
 /// One line of the fit report.
@@ -441,7 +443,10 @@ fn gather(
                         events.extend(ev);
                     }
                     crate::timeline::Read::Unrecognised => {
-                        if e.kind == EvidenceKind::ChatLog && bytes.len() <= 64 << 10 {
+                        if e.kind == EvidenceKind::ChatLog
+                            && bytes.len() <= 64 << 10
+                            && std::str::from_utf8(&bytes).is_ok()
+                        {
                             chats.push(Chat {
                                 seq,
                                 name: e.name.clone(),
@@ -489,6 +494,7 @@ fn upload_file(u: &Upload) -> UploadFile {
         pages: u.pages,
         sha256: hex(&Sha256::digest(&u.bytes)),
         what: u.what.clone(),
+        generated: u.generated,
     }
 }
 
@@ -539,7 +545,10 @@ fn fit_report(
     let total: u64 = files.iter().map(|f| f.bytes).sum();
     let _ = writeln!(s, "\nUpload files, in upload order ({total} bytes in all):");
     for f in files {
-        let pages = f.pages.map(|p| format!(", {p} pages")).unwrap_or_default();
+        let pages = f
+            .pages
+            .map(|p| format!(", {p} page{}", if p == 1 { "" } else { "s" }))
+            .unwrap_or_default();
         let _ = writeln!(s, "  {}  {} bytes{pages}: {}", f.name, f.bytes, f.what);
     }
     if let Some(u) = summary_only {
@@ -572,7 +581,7 @@ fn limit_n(v: Option<u32>) -> String {
 struct Derived<'a> {
     upload: &'a str,
     sha256: &'a str,
-    what: &'a str,
+    what: String,
     made_from: Vec<Source<'a>>,
 }
 
@@ -591,16 +600,18 @@ fn derivation(
     evidence: &[(u64, &Evidence)],
     through_seq: u64,
 ) -> Result<Vec<u8>> {
-    let generated = format!("generated from the order's log, entries 1 to {through_seq}");
     let items: Vec<Derived<'_>> = files
         .iter()
         .map(|f| Derived {
             upload: &f.name,
             sha256: &f.sha256,
-            what: if f.name.contains("summary") {
-                &generated
+            what: if f.generated {
+                format!(
+                    "{}; generated from the order's log, entries 1 to {through_seq}",
+                    f.what
+                )
             } else {
-                &f.what
+                f.what.clone()
             },
             made_from: fit
                 .iter()
@@ -633,8 +644,13 @@ fn readme(order: &OrderId, profile: &Profile, reason: DisputeReason) -> String {
         ),
         String::new(),
         "What is here".into(),
-        "  data/upload/            the files to upload to the platform, numbered in upload order"
+        "  data/upload/            the files to upload to the platform, numbered in upload order;"
             .into(),
+        "                          01-summary.pdf (when the platform takes PDFs) tells the story"
+            .into(),
+        "  data/summary.pdf        the summary, when the platform takes no PDF (read it; it is"
+            .into(),
+        "                          not an upload file)".into(),
         "  data/originals/         the files exactly as recorded (the number is the log entry)"
             .into(),
         "  data/statement.txt      the seller's statement, when one was given".into(),

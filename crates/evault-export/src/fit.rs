@@ -181,17 +181,9 @@ pub fn fit_photo(bytes: &[u8], long_edge: u32, budget: u64) -> Result<Fitted, St
                 original,
             });
         }
-        let (mut lo, mut hi, mut best) = (MIN_QUALITY, MAX_QUALITY - 1, None);
-        while lo <= hi {
-            let q = lo + (hi - lo) / 2;
-            let jpeg = encode(&resized, tw, th, q)?;
-            if jpeg.len() as u64 <= budget {
-                best = Some((jpeg, q));
-                lo = q + 1;
-            } else {
-                hi = q - 1;
-            }
-        }
+        let best = highest_fitting(budget, (MAX_QUALITY, first.len()), |q| {
+            encode(&resized, tw, th, q)
+        })?;
         if let Some((jpeg, quality)) = best {
             return Ok(Fitted {
                 jpeg,
@@ -209,6 +201,68 @@ pub fn fit_photo(bytes: &[u8], long_edge: u32, budget: u64) -> Result<Fitted, St
     Err(format!(
         "it cannot be made smaller than {budget} bytes while staying readable (320 px)"
     ))
+}
+
+/// The highest quality below `too_big.0` (and at least `MIN_QUALITY`) whose
+/// JPEG fits `budget`, assuming size grows with quality. JPEG size grows
+/// roughly exponentially with quality, so the next quality tried is
+/// interpolated on log size between the closest known points (about 3
+/// encodes instead of a binary search's 6); the answer is the same.
+fn highest_fitting(
+    budget: u64,
+    too_big: (u8, usize),
+    mut encode: impl FnMut(u8) -> Result<Vec<u8>, String>,
+) -> Result<Option<(Vec<u8>, u8)>, String> {
+    let target = (budget.max(1) as f64).ln();
+    let ln = |n: usize| (n.max(1) as f64).ln();
+    let (mut hi, mut prev_hi) = (too_big, None::<(u8, usize)>);
+    let mut best: Option<(Vec<u8>, u8, usize)> = None;
+    // After three probes, bisect only: never much worse than a binary search.
+    let mut probes = 0;
+    loop {
+        let floor = best.as_ref().map_or(MIN_QUALITY, |b| b.1 + 1);
+        if floor >= hi.0 {
+            return Ok(best.map(|(jpeg, q, _)| (jpeg, q)));
+        }
+        // A line through the closest point that fits and the closest that
+        // does not; before anything fits, the slope of the last two misses
+        // (or about x2 per 12 quality steps).
+        let (q0, s0, slope) = match (&best, prev_hi) {
+            (Some((_, q, n)), _) => (
+                f64::from(*q),
+                ln(*n),
+                (ln(hi.1) - ln(*n)) / f64::from(hi.0 - q),
+            ),
+            (None, Some(p)) => (
+                f64::from(hi.0),
+                ln(hi.1),
+                (ln(p.1) - ln(hi.1)) / f64::from(p.0 - hi.0),
+            ),
+            (None, None) => (f64::from(hi.0), ln(hi.1), std::f64::consts::LN_2 / 12.0),
+        };
+        probes += 1;
+        // Before anything fits, aim 3% under the budget: landing just
+        // below it closes the bracket from underneath in one more probe.
+        let aim = if best.is_some() {
+            target
+        } else {
+            target + 0.97f64.ln()
+        };
+        let guess = if probes > 3 {
+            f64::from(floor) + f64::from(hi.0 - 1 - floor) / 2.0
+        } else {
+            q0 + (aim - s0) / slope.max(1e-3)
+        };
+        let q = (guess.floor() as i64).clamp(i64::from(floor), i64::from(hi.0) - 1) as u8;
+        let jpeg = encode(q)?;
+        if jpeg.len() as u64 <= budget {
+            let n = jpeg.len();
+            best = Some((jpeg, q, n));
+        } else {
+            prev_hi = Some(hi);
+            hi = (q, jpeg.len());
+        }
+    }
 }
 
 /// Transparent pixels (screenshots, labels as PNG) become white, not black.
@@ -251,6 +305,44 @@ fn encode(rgb: &[u8], w: u32, h: u32, quality: u8) -> Result<Vec<u8>, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quality_search_finds_the_highest_fitting_quality_in_few_encodes() {
+        // Monotone size curves of different shapes, and every budget.
+        let curves: [fn(u8) -> usize; 3] = [
+            |q| (20_000.0 * (f64::from(q) / 12.0).exp2()) as usize,
+            |q| 50_000 + 3_000 * usize::from(q),
+            |q| {
+                if q < 70 {
+                    100_000
+                } else {
+                    100_000 + 40_000 * usize::from(q - 69)
+                }
+            },
+        ];
+        let mut worst = 0;
+        for curve in curves {
+            for budget in (40_000..2_000_000u64).step_by(7_919) {
+                let mut calls = 0;
+                let got = super::highest_fitting(
+                    budget,
+                    (super::MAX_QUALITY, curve(super::MAX_QUALITY)),
+                    |q| {
+                        calls += 1;
+                        Ok(vec![0; curve(q)])
+                    },
+                )
+                .unwrap()
+                .map(|(_, q)| q);
+                let want = (super::MIN_QUALITY..super::MAX_QUALITY)
+                    .rev()
+                    .find(|q| curve(*q) as u64 <= budget);
+                assert_eq!(got, want, "budget {budget}");
+                worst = worst.max(calls);
+            }
+        }
+        assert!(worst <= 9, "{worst} encodes in the worst case");
+    }
+
     use super::*;
 
     #[test]

@@ -27,6 +27,8 @@ pub(crate) struct Upload {
     pub(crate) pages: Option<usize>,
     /// What the file is, for the fit report and the derivation.
     pub(crate) what: String,
+    /// Made by evault from the log (a PDF), not from one original.
+    pub(crate) generated: bool,
 }
 
 /// The planned upload files and what happened to each evidence file.
@@ -157,7 +159,25 @@ impl Inputs<'_> {
                 let bytes = read_blob(self.vault, *seq, e)?;
                 fit_photo(&bytes, long_edge, share).map_err(|why| self.does_not_fit(format!("{} (entry {seq}) cannot be made into an upload copy within its share of {share} bytes: {why}. If it is too large, retract a less important photo or use a profile with more room; if it cannot be decoded, re-save it from the camera and record it again, or retract it", e.name)))
             })
+            .collect::<Vec<_>>()
+            // The first failure in upload order, whichever thread met it first.
+            .into_iter()
             .collect()
+    }
+
+    /// Refuses a photo share too small to make a readable copy, naming what took the room.
+    fn check_share(&self, share: u64, photos: usize, taken_by: &str) -> Result<()> {
+        const MIN_SHARE: u64 = 20_000;
+        if photos > 0 && share < MIN_SHARE {
+            return Err(self.does_not_fit(format!("{taken_by} leaves {share} bytes for each of the {photos} photos, under the {MIN_SHARE} a readable copy needs; retract less important photos, shorten long chat or tracking files, or use a profile with more room")));
+        }
+        Ok(())
+    }
+
+    /// Whether the timeline read events or a transcript from this entry.
+    fn was_read(&self, seq: u64) -> bool {
+        self.story.events.iter().any(|e| e.seq == seq)
+            || self.story.chats.iter().any(|c| c.seq == seq)
     }
 }
 
@@ -222,7 +242,7 @@ fn archive(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             inp.photo(
                 *seq,
                 e,
-                Shown::Upload(format!(
+                Shown::Original(format!(
                     "data/originals/{}",
                     crate::export::original_name(*seq, e)
                 )),
@@ -243,6 +263,7 @@ fn archive(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             bytes,
             pages: Some(pages),
             what: "the summary (not an upload: the archive profile has none)".into(),
+            generated: true,
         }),
         notes: missing.note(fonts).into_iter().collect(),
     })
@@ -259,7 +280,7 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
     let mut chosen: Vec<(u64, &Evidence)> = Vec::new();
     for (seq, e) in inp.evidence {
         if !is_photo(&e.media_type) && !profile.accepts(&e.media_type) {
-            let why = if with_summary && is_text_source(e.kind) {
+            let why = if with_summary && is_text_source(e.kind) && inp.was_read(*seq) {
                 format!(
                     "read into the summary PDF ({}); {} does not take {}, so {}",
                     if e.kind == EvidenceKind::ChatLog {
@@ -319,6 +340,7 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         bytes,
         pages: Some(pages),
         what: "the summary: order facts, statement, timeline, photo captions, chat transcript, integrity appendix".into(),
+        generated: true,
     };
     if with_summary {
         uploads.push(summary);
@@ -351,6 +373,11 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         .filter(|(_, e)| is_photo(&e.media_type))
         .copied()
         .collect();
+    inp.check_share(
+        share,
+        photo_items.len(),
+        "what the summary PDF and the files uploaded as recorded take",
+    )?;
     let mut fitted = inp.fit_all(&photo_items, share)?.into_iter();
     for ((seq, e), name) in chosen.iter().zip(names) {
         let (bytes, action) = if is_photo(&e.media_type) {
@@ -376,6 +403,7 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             bytes,
             pages: None,
             what: format!("entry {seq} {}", e.name),
+            generated: false,
         };
         fit.push(line(*seq, e, Some(&upload), action));
         uploads.push(upload);
@@ -452,11 +480,25 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
                 },
             ));
         } else if profile.accepts(&e.media_type)
+            && e.media_type == "application/pdf"
+            && profile.pdfa
+        {
+            fit.push(line(*seq, e, None, format!("left out: {} requires PDF/A, and evault neither converts a recorded PDF nor checks that it is one ({})", profile.name, inp.kept())));
+        } else if profile.accepts(&e.media_type)
             && (!per_category || (e.kind == EvidenceKind::Invoice && as_is.is_empty()))
         {
             as_is.push((*seq, e));
         } else {
-            let why = if per_category {
+            let why = if per_category
+                && e.kind == EvidenceKind::Invoice
+                && profile.accepts(&e.media_type)
+            {
+                format!(
+                    "left out: {} takes one receipt file and an earlier invoice is it ({})",
+                    profile.name,
+                    inp.kept()
+                )
+            } else if per_category {
                 format!(
                     "left out: {} takes one file per category and this file has no category of its own ({})",
                     profile.name,
@@ -539,6 +581,11 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             }
         }
     }
+    // A shipping file left with nothing to show is not made.
+    let shipping_photos = photos
+        .iter()
+        .any(|(_, e)| photo_part(per_category, e.kind) == Part::Shipping);
+    parts.retain(|p| *p != Part::Shipping || has_carrier || shipping_photos);
     for (seq, e) in dropped.into_iter().rev() {
         fit.push(line(seq, e, None, format!("left out: {} takes at most {} pages per file and {} in all, and more important evidence came first ({})", profile.name, limit_n(profile.max_pages_per_file), limit_n(profile.max_pages_total), inp.kept())));
     }
@@ -573,6 +620,11 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             share = share.min(each.saturating_sub(CAPTION));
         }
     }
+    inp.check_share(
+        share,
+        photos.len(),
+        "what the PDFs' text and the files uploaded as recorded take",
+    )?;
     let fitted = inp.fit_all(&photos, share)?;
     let fitted: HashMap<u64, Fitted> = photos.iter().map(|(s, _)| *s).zip(fitted).collect();
     let mut uploads = Vec::new();
@@ -595,9 +647,13 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             .collect();
         let (bytes, pages) = inp.render(fonts, *part, &shown, &mut missing)?;
         let (stem, what) = match part {
-            Part::Summary { .. } => (
+            Part::Summary { with_chats: false } => (
                 "summary",
                 "the summary: order facts, statement, timeline, captioned photos, integrity appendix",
+            ),
+            Part::Summary { with_chats: true } => (
+                "summary",
+                "the summary: order facts, statement, timeline, captioned photos, chat transcript, integrity appendix",
             ),
             Part::Shipping => (
                 "shipping",
@@ -610,6 +666,7 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             bytes,
             pages: Some(pages),
             what: what.into(),
+            generated: true,
         };
         for (n, (seq, e)) in mine.iter().enumerate() {
             if let Some(f) = fitted.get(seq) {
@@ -652,6 +709,7 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             bytes: read_blob(inp.vault, seq, e)?,
             pages: None,
             what: format!("entry {seq} {}", e.name),
+            generated: false,
         };
         fit.push(line(seq, e, Some(&upload), "uploaded as recorded".into()));
         uploads.push(upload);
@@ -703,6 +761,14 @@ fn check_limits(profile: &Profile, files: &[Upload]) -> Result<()> {
     {
         return fail(format!(
             "{total} bytes in all, at most {max}: retract a less important photo or use a profile with more room"
+        ));
+    }
+    let mut names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return fail(format!(
+            "two upload files would both be named {}: the profile's name length is too short for this many files",
+            w[0]
         ));
     }
     let pages: usize = files.iter().filter_map(|f| f.pages).sum();

@@ -30,6 +30,8 @@ pub(crate) enum Shown {
     Page(Arc<Vec<u8>>, u32, u32),
     /// Uploaded as its own file.
     Upload(String),
+    /// Not uploaded; the original is in the bundle at this path.
+    Original(String),
     /// Laid out for counting pages only (no pixels yet).
     Placeholder,
 }
@@ -211,9 +213,15 @@ impl Story<'_> {
         if photos.is_empty() {
             return;
         }
-        let embedded = photos.iter().any(|p| !matches!(p.shown, Shown::Upload(_)));
+        let embedded = photos
+            .iter()
+            .any(|p| matches!(p.shown, Shown::Page(..) | Shown::Placeholder));
         if !embedded {
-            f.heading("Photos (uploaded as separate files)");
+            f.heading(if matches!(photos[0].shown, Shown::Upload(_)) {
+                "Photos (uploaded as separate files)"
+            } else {
+                "Photos (the originals are in this bundle)"
+            });
         }
         for (i, p) in photos.iter().enumerate() {
             if embedded {
@@ -227,7 +235,7 @@ impl Story<'_> {
                 Shown::Page(bytes, w, h) => f.jpeg(bytes.clone(), *w, *h),
                 // Counting pages only: a photo fills the rest of its page.
                 Shown::Placeholder => f.page_break(),
-                Shown::Upload(_) => f.space(6.0),
+                Shown::Upload(_) | Shown::Original(_) => f.space(6.0),
             }
         }
     }
@@ -271,6 +279,7 @@ impl Story<'_> {
                 format!("{w}×{h} JPEG made from the original (evault/derivation.json)")
             }
             Shown::Upload(name) => format!("uploaded as {name}"),
+            Shown::Original(path) => format!("not shown; the original is {path}"),
             Shown::Placeholder => String::new(),
         };
         f.row("Shown here", &copy, LABEL_W, true);
@@ -279,7 +288,7 @@ impl Story<'_> {
     fn transcripts(&self, f: &mut Flow<'_>) {
         f.heading("Chat transcript");
         if self.chats.is_empty() {
-            f.para("No chat log was recorded for this order.");
+            f.para("No chat messages were read from the recorded files.");
             return;
         }
         for chat in self.chats {

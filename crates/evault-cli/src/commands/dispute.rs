@@ -135,7 +135,10 @@ pub fn export(g: &Global, order: &str, args: ExportArgs<'_>, output: &Path) -> R
     };
     let report = evault_export::export(&vault, &order, &options, &actor, output)?;
     for f in &report.files {
-        let pages = f.pages.map(|p| format!(", {p} pages")).unwrap_or_default();
+        let pages = f
+            .pages
+            .map(|p| format!(", {p} page{}", if p == 1 { "" } else { "s" }))
+            .unwrap_or_default();
         out!("upload {} ({}{pages}): {}", f.name, size(f.bytes), f.what);
     }
     for f in &report.fit {
