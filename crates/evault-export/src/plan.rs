@@ -373,11 +373,12 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         .filter(|(_, e)| is_photo(&e.media_type))
         .copied()
         .collect();
-    inp.check_share(
-        share,
-        photo_items.len(),
-        "what the summary PDF and the files uploaded as recorded take",
-    )?;
+    let taken_by = if with_summary {
+        "what the summary PDF and the files uploaded as recorded take"
+    } else {
+        "what the files uploaded as recorded take"
+    };
+    inp.check_share(share, photo_items.len(), taken_by)?;
     let mut fitted = inp.fit_all(&photo_items, share)?.into_iter();
     for ((seq, e), name) in chosen.iter().zip(names) {
         let (bytes, action) = if is_photo(&e.media_type) {
