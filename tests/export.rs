@@ -307,7 +307,7 @@ fn evidence_that_cannot_fit_fails_cleanly_and_writes_nothing() {
 }
 
 /// Rewrites `zip` into `out`, changing members with `edit` and adding `extra`.
-fn rewrite(
+pub(crate) fn rewrite(
     zip: &Path,
     out: &Path,
     edit: impl Fn(&str, &mut Vec<u8>),

@@ -6,6 +6,7 @@ mod concurrency;
 mod crash;
 mod export;
 mod export_profiles;
+mod export_proofs;
 mod fs_limits;
 mod golden;
 mod ids;

@@ -495,3 +495,71 @@ fn verify_into_a_closed_pipe_still_exits_1() {
     drop(child.stdout.take()); // like `evault verify | head -n0`
     assert_eq!(child.wait().unwrap().code(), Some(1));
 }
+
+/// Rewrites the `prev` links of every line after `from` (0-based) and the HEAD
+/// file, as a forger who re-chains an edited history would.
+fn rechain(c: &Case, lines: &mut [String], from: usize) {
+    use sha2::{Digest, Sha256};
+    let leaf = |l: &str| {
+        let d = Sha256::new()
+            .chain_update([0u8])
+            .chain_update(l.as_bytes())
+            .finalize();
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    for i in from + 1..lines.len() {
+        let prev = leaf(&lines[i - 1]);
+        let at = lines[i].find("\"prev\":\"sha256:").unwrap() + "\"prev\":\"sha256:".len();
+        lines[i].replace_range(at..at + 64, &prev);
+    }
+    c.write_lines(lines);
+    let last = lines.last().unwrap();
+    let head = c.manifest().with_file_name("HEAD");
+    fs::write(
+        head,
+        format!(
+            "{{\"seq\":{},\"hash\":\"sha256:{}\"}}\n",
+            lines.len(),
+            leaf(last)
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn history_rewritten_and_rechained_before_a_checkpoint_is_caught_by_it() {
+    let c = Case::new();
+    let cp = c.vault.checkpoint(&order(O1), &actor()).unwrap();
+    c.vault
+        .note(&order(O1), "after the checkpoint", &actor())
+        .unwrap();
+    assert!(c.problems().is_empty());
+    // Rewritten and re-chained: the chain and HEAD agree, only the checkpoint sees it.
+    let mut lines = c.lines();
+    let edited = lines[1].replacen("\"recorded_by\":\"", "\"recorded_by\":\"someone-else-", 1);
+    assert_ne!(edited, lines[1]);
+    lines[1] = edited;
+    rechain(&c, &mut lines, 1);
+    assert_eq!(
+        c.problems(),
+        vec![p("checkpoint-mismatch", cp.entry.seq, None)]
+    );
+}
+
+#[test]
+fn checkpoint_claiming_later_entries_is_a_forgery() {
+    let c = Case::new();
+    let cp = c.vault.checkpoint(&order(O1), &actor()).unwrap();
+    let mut lines = c.lines();
+    let n = cp.entry.seq as usize - 1;
+    lines[n] = lines[n].replace(&format!("\"size\":{n}"), &format!("\"size\":{}", n + 5));
+    rechain(&c, &mut lines, n);
+    assert_eq!(c.problems(), vec![p("bad-checkpoint", cp.entry.seq, None)]);
+    // The library refuses to record a checkpoint by hand.
+    let forged = evault_core::Body::Checkpoint(evault_core::Checkpoint {
+        vault: c.vault.id().to_owned(),
+        size: 1,
+        root: evault_core::EntryHash::from_bytes([0; 32]),
+    });
+    assert!(c.vault.record(&order(O1), forged, &actor()).is_err());
+}

@@ -102,6 +102,11 @@ pub enum Command {
         /// The order id.
         order: String,
     },
+    /// Record a checkpoint: the size and Merkle root of the order's log so far.
+    Checkpoint {
+        /// The order id.
+        order: String,
+    },
     /// Record a note in an order.
     Note {
         /// The order id.
@@ -181,6 +186,9 @@ pub enum Command {
     VerifyBundle {
         /// The bundle.
         file: PathBuf,
+        /// An earlier bundle of the same order: check that this one's history extends it.
+        #[arg(long, value_name = "OLD.zip")]
+        previous: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,

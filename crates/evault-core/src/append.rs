@@ -224,11 +224,11 @@ impl Vault {
     pub fn record(&self, order: &OrderId, body: Body, actor: &Actor) -> Result<Recorded> {
         if matches!(
             body,
-            Body::Evidence(_) | Body::Retract { .. } | Body::Repair { .. }
+            Body::Evidence(_) | Body::Retract { .. } | Body::Repair { .. } | Body::Checkpoint(_)
         ) {
             return Err(Error::InvalidText {
                 field: "entry",
-                why: "evidence, retractions and repairs have their own calls",
+                why: "evidence, retractions, repairs and checkpoints have their own calls",
             });
         }
         let mut v = self.commit_bodies(order, vec![Item::Body(body)], actor)?;
@@ -258,7 +258,7 @@ impl Vault {
             .ok_or_else(|| Error::UnknownOrder(order.to_string()))
     }
 
-    fn commit_bodies(
+    pub(crate) fn commit_bodies(
         &self,
         order: &OrderId,
         items: Vec<Item>,

@@ -109,6 +109,8 @@ pub enum Body {
     Dispute(Dispute),
     /// An evidence bundle exported from the order.
     Export(ExportRecord),
+    /// The size and Merkle root of the log before it ([`Vault::checkpoint`](crate::Vault::checkpoint)).
+    Checkpoint(crate::checkpoint::Checkpoint),
 }
 
 /// An evidence file.

@@ -36,6 +36,7 @@
 
 mod actor;
 mod append;
+mod checkpoint;
 mod dispute;
 mod durable;
 pub mod entry;
@@ -54,6 +55,7 @@ pub mod verify;
 
 pub use actor::Actor;
 pub use append::{AddOutcome, NewEvidence, Source};
+pub use checkpoint::Checkpoint;
 pub use dispute::{Dispute, DisputeReason, ExportRecord};
 pub use entry::{Body, Entry, Evidence, ImageInfo, Recorded, Timestamp};
 pub use error::{Error, Result};

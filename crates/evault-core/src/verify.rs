@@ -117,6 +117,7 @@ struct Ref {
 }
 
 struct Ctx {
+    vault_id: String,
     findings: Vec<Finding>,
     refs: BTreeMap<BlobId, Vec<Ref>>,
     entries: u64,
@@ -159,6 +160,7 @@ impl Vault {
             findings: Vec::new(),
             refs: BTreeMap::new(),
             entries: 0,
+            vault_id: self.id().to_owned(),
         };
         let dirs: Vec<(String, OrderDir)> = match &options.order {
             Some(order) => {
@@ -328,6 +330,54 @@ fn stored_twin(refs: &BTreeMap<BlobId, Vec<Ref>>, sha: &BlobId) -> Option<BlobId
     refs.contains_key(sha).then_some(*sha)
 }
 
+/// A checkpoint entry (on line `line_no`) against the lines before it as they are now.
+fn check_checkpoint(
+    c: &crate::Checkpoint,
+    leaves: &[EntryHash],
+    line_no: u64,
+    label: &str,
+    ctx: &mut Ctx,
+) {
+    let seq = Some(line_no);
+    let before = line_no - 1;
+    if c.size > before {
+        ctx.push(
+            Severity::Problem,
+            "bad-checkpoint",
+            Some(label),
+            seq,
+            None,
+            Some(format!("at most {before} entries")),
+            Some(format!("{} entries", c.size)),
+            "this checkpoint claims to cover entries that come after it: it was edited or forged"
+                .into(),
+        );
+        return;
+    }
+    let now = usize::try_from(c.size)
+        .ok()
+        .and_then(|n| leaves.get(..n))
+        .map(|l| EntryHash::from_bytes(crate::merkle::root(l)));
+    if now != Some(c.root) {
+        ctx.push(Severity::Problem, "checkpoint-mismatch", Some(label), seq, None, Some(c.root.to_string()), now.map(|h| h.to_string()),
+            format!("entries 1 to {} no longer hash to the root this checkpoint recorded: the history before it was rewritten after the checkpoint was taken (compare with copies of the checkpoint held elsewhere, such as exported bundles)", c.size));
+    }
+    if c.vault != ctx.vault_id {
+        let vault = ctx.vault_id.clone();
+        ctx.push(
+            Severity::Notice,
+            "checkpoint-other-vault",
+            Some(label),
+            seq,
+            None,
+            Some(vault),
+            Some(c.vault.clone()),
+            "this checkpoint was recorded by another vault: the order's log was copied from it"
+                .into(),
+        );
+    }
+}
+
 fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
     let (head, bytes, complete) = dir.snapshot()?;
     let mut label = key.to_owned();
@@ -339,10 +389,12 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
     let mut last_at: Option<Timestamp> = None;
     let mut order_id: Option<OrderId> = None;
     let mut last_seq = 0u64;
+    let mut leaves: Vec<EntryHash> = Vec::new();
     for (i, line) in lines(&bytes[..complete]).enumerate() {
         ctx.entries += 1;
         let line_no = i as u64 + 1;
         let hash = leaf_hash(line);
+        leaves.push(hash);
         let entry: Entry = match serde_json::from_slice(line) {
             Ok(e) => e,
             Err(e) => {
@@ -487,6 +539,7 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
                     blake3: *cut_blake3,
                 });
             }
+            Body::Checkpoint(c) => check_checkpoint(c, &leaves, line_no, &label, ctx),
             Body::Note { .. } | Body::Dispute(_) | Body::Export(_) => {}
         }
         seen.insert(

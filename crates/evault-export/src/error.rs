@@ -70,6 +70,11 @@ pub enum Error {
         /// Why.
         why: String,
     },
+    /// Another station appended to the order while its bundle was being made.
+    #[error(
+        "order {0:?} changed while its bundle was being made (another station recorded something); export again"
+    )]
+    OrderChanged(String),
     /// A PDF could not be made.
     #[error("making the PDFs: {why}")]
     Pdf {

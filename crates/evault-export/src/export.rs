@@ -6,7 +6,8 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use evault_core::{
-    Actor, Body, DisputeReason, Evidence, EvidenceKind, ExportRecord, OrderId, Recorded, Vault,
+    Actor, Body, Checkpoint, DisputeReason, Evidence, EvidenceKind, ExportRecord, OrderId,
+    Recorded, Vault,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -171,16 +172,39 @@ pub fn export(
 ) -> Result<ExportReport> {
     let profile = &options.profile;
     let mut log = vault.log(order)?;
-    // The bundle covers the log through its last entry that is not an export
-    // record, so exporting again with nothing new gives the same bundle.
-    while log
+    // Every bundle is cut at a checkpoint. When the log, its trailing export
+    // records aside, ends with a checkpoint covering everything before it,
+    // the bundle is cut there (exporting again with nothing new gives the
+    // same bundle). Otherwise a new checkpoint over the whole log is
+    // recorded once the bundle is planned (an export that cannot fit
+    // records nothing).
+    let last_other = log
         .entries
-        .last()
-        .is_some_and(|r| matches!(r.entry.body, Body::Export(_)))
-    {
-        log.entries.pop();
+        .iter()
+        .rposition(|r| !matches!(r.entry.body, Body::Export(_)));
+    let reuse = last_other.and_then(|i| match &log.entries[i].entry.body {
+        Body::Checkpoint(c) if c.size + 1 == log.entries[i].entry.seq => Some((i, c.clone())),
+        _ => None,
+    });
+    if let Some((i, _)) = &reuse {
+        log.entries.truncate(i + 1);
     }
-    let through_seq = log.entries.last().map_or(0, |r| r.entry.seq);
+    let reuse = reuse.map(|(_, c)| c);
+    let n = log.entries.len() as u64;
+    let new_checkpoint = reuse.is_none();
+    let (through_seq, checkpoint) = match reuse {
+        Some(c) => (n, c),
+        None => (
+            n + 1,
+            Checkpoint {
+                vault: vault.id().to_owned(),
+                size: n,
+                root: log
+                    .root_at(n)
+                    .ok_or_else(|| Error::OrderChanged(order.to_string()))?,
+            },
+        ),
+    };
     let retracted = log.retracted();
     let dispute = log.latest_dispute().cloned();
     let reason = options
@@ -208,11 +232,10 @@ pub fn export(
     let order_of = kind_order(reason);
     evidence.sort_by_key(|(seq, e)| (order_of.iter().position(|k| *k == e.kind), *seq));
 
-    let head = log
-        .entries
-        .last()
-        .map(|r| r.hash.to_string())
-        .unwrap_or_default();
+    let head = format!(
+        "entries 1 to {} have the Merkle root {} (checkpoint, entry {through_seq})",
+        checkpoint.size, checkpoint.root
+    );
     let gathered = gather(vault, &log, &retracted)?;
     let recorders: Recorders = log
         .entries
@@ -264,6 +287,24 @@ pub fn export(
             "Not in the timeline: entry {seq} {name}: its format is not one the timeline reads (docs/bundle.md); the file is exported as recorded"
         ));
     }
+    if new_checkpoint {
+        let rec = vault.checkpoint(order, actor)?;
+        if rec.entry.seq != through_seq || rec.entry.body != Body::Checkpoint(checkpoint.clone()) {
+            return Err(Error::OrderChanged(order.to_string()));
+        }
+    }
+    let mut covered_log = vault.log(order)?;
+    covered_log
+        .entries
+        .truncate(usize::try_from(through_seq).unwrap_or(usize::MAX));
+    let mut exported: Vec<u64> = fit
+        .iter()
+        .filter(|f| f.upload.is_some() || options.originals)
+        .map(|f| f.seq)
+        .collect();
+    exported.sort_unstable();
+    exported.dedup();
+    let proofs = crate::proofs::build(&covered_log, through_seq, &checkpoint, &exported);
     let files: Vec<UploadFile> = uploads.iter().map(upload_file).collect();
     let upload_bytes = files.iter().map(|f| f.bytes).sum();
 
@@ -305,11 +346,17 @@ pub fn export(
     let log_bytes = vault.log_bytes(order)?;
     let covered = log_bytes
         .split_inclusive(|b| *b == b'\n')
-        .take(log.entries.len())
+        .take(covered_log.entries.len())
         .flatten()
         .copied()
         .collect();
     bag.tag("evault/manifest.jsonl", covered);
+    let mut proofs_json = serde_json::to_vec_pretty(&proofs).map_err(|e| Error::Profile {
+        source_name: "checkpoint".into(),
+        why: e.to_string(),
+    })?;
+    proofs_json.push(b'\n');
+    bag.tag("evault/checkpoint.json", proofs_json);
     let report = fit_report(profile, reason, &files, summary_only.as_ref(), &fit, &notes);
     bag.tag("evault/fit-report.txt", report.into_bytes());
     bag.tag(
@@ -335,7 +382,14 @@ pub fn export(
         ("Evault-Platform", profile.name.clone()),
         ("Evault-Dispute-Reason", reason.to_string()),
         ("Evault-Log-Through-Seq", through_seq.to_string()),
-        ("Evault-Log-Head", head),
+        (
+            "Evault-Log-Head",
+            covered_log
+                .entries
+                .last()
+                .map(|r| r.hash.to_string())
+                .unwrap_or_default(),
+        ),
     ];
     if let Some(d) = &dispute {
         if let Some(case) = &d.case_id {

@@ -315,7 +315,7 @@ impl Story<'_> {
             LABEL_W,
             true,
         );
-        f.row("Last entry hash", self.head, LABEL_W, true);
+        f.row("Checkpoint", self.head, LABEL_W, true);
         f.para("This document is part of a bundle (a zip holding a BagIt bag). Its manifest-sha256.txt and manifest-sha512.txt list every file with its hashes, evault/manifest.jsonl is the order's log, and evault/derivation.json says which original each uploaded file was made from. To check: unzip the bundle, then in its folder run \"sha256sum -c manifest-sha256.txt\", or run \"evault verify-bundle BUNDLE.zip\", which also checks the log's chain.");
         f.para("What this shows: these files were recorded at the times shown, by the operators and stations named, and have not changed since. What it does not show: the times come from the recording station's clock and are not confirmed by an independent time source, and a photo shows what the camera saw, not by itself what the parcel held.");
         if self.evidence.len() <= 40 {

@@ -18,13 +18,14 @@ const MAX_MEMBERS: usize = 10_000;
 /// Most bytes a bundle may expand to.
 const MAX_TOTAL_BYTES: u64 = 8 << 30;
 /// The tag files that are parsed, and the most bytes kept of each.
-const KEPT: [&str; 6] = [
+const KEPT: [&str; 7] = [
     "bagit.txt",
     "bag-info.txt",
     "manifest-sha256.txt",
     "manifest-sha512.txt",
     "tagmanifest-sha256.txt",
     "evault/manifest.jsonl",
+    "evault/checkpoint.json",
 ];
 const MAX_KEPT: u64 = 64 << 20;
 /// Largest expansion ratio accepted for a member over 1 MiB.
@@ -121,6 +122,11 @@ fn unsafe_name(name: &str) -> Option<&'static str> {
 /// line, `Payload-Oxum`, the order log's hash chain and the originals against
 /// their entries. Nothing is extracted.
 pub fn verify_bundle(path: &Path) -> Result<BundleReport> {
+    verify_inner(path).map(|(report, _)| report)
+}
+
+/// The report, and the tag files that were parsed.
+fn verify_inner(path: &Path) -> Result<(BundleReport, BTreeMap<String, Vec<u8>>)> {
     let unreadable = |why: String| Error::UnreadableBundle {
         path: path.to_owned(),
         why,
@@ -130,7 +136,7 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport> {
     let mut report = BundleReport::default();
     if zip.len() > MAX_MEMBERS {
         report.push("too-many-members", None, Some(format!("at most {MAX_MEMBERS}")), Some(zip.len().to_string()), "the zip has more members than any bundle evault writes (a zip bomb?); nothing was checked further");
-        return Ok(report);
+        return Ok((report, BTreeMap::new()));
     }
     if zip.has_duplicate_names() {
         report.push("duplicate-name", None, None, None, "two members share a name: the zip reader keeps one and an unzip tool may keep the other, so what is checked is not what is seen");
@@ -211,7 +217,7 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport> {
             Some(declared_total.to_string()),
             "the members expand to more than any bundle evault writes; nothing was read",
         );
-        return Ok(report);
+        return Ok((report, BTreeMap::new()));
     }
     if tops.len() != 1 {
         report.push(
@@ -221,7 +227,7 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport> {
             Some(tops.into_iter().collect::<Vec<_>>().join(", ")),
             "a bundle holds exactly one bag folder",
         );
-        return Ok(report);
+        return Ok((report, BTreeMap::new()));
     }
     let top = tops.into_iter().next().unwrap_or_default();
     report.top.clone_from(&top);
@@ -286,6 +292,101 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport> {
     }
     check_bag(&mut report, &digests, &texts);
     check_log(&mut report, &digests, &texts);
+    check_checkpoint(&mut report, &texts);
+    Ok((report, texts))
+}
+
+/// The bundled log's lines, without their newlines.
+fn log_lines(texts: &BTreeMap<String, Vec<u8>>) -> Vec<&[u8]> {
+    texts
+        .get("evault/manifest.jsonl")
+        .map(|log| {
+            log.strip_suffix(b"\n")
+                .unwrap_or(log)
+                .split(|b| *b == b'\n')
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `evault/checkpoint.json` against the bundled log (bundles made before
+/// checkpoints existed have none).
+fn check_checkpoint(report: &mut BundleReport, texts: &BTreeMap<String, Vec<u8>>) {
+    let Some(bytes) = texts.get("evault/checkpoint.json") else {
+        return;
+    };
+    let file: crate::proofs::CheckpointFile = match serde_json::from_slice(bytes) {
+        Ok(f) => f,
+        Err(e) => {
+            report.push(
+                "checkpoint-unreadable",
+                Some("evault/checkpoint.json"),
+                None,
+                None,
+                format!("the checkpoint file cannot be read ({e})"),
+            );
+            return;
+        }
+    };
+    for why in crate::proofs::check(&file, &log_lines(texts)) {
+        report.push("bad-proof", Some("evault/checkpoint.json"), None, None, why);
+    }
+}
+
+/// Checks `path` as [`verify_bundle`] does, and that the history it holds
+/// extends the one in `previous`, an earlier bundle of the same order:
+/// the earlier checkpoint's entries must hash to the same root here.
+pub fn verify_bundle_with_previous(path: &Path, previous: &Path) -> Result<BundleReport> {
+    let (mut report, texts) = verify_inner(path)?;
+    let (old, old_texts) = verify_inner(previous)?;
+    for f in &old.findings {
+        report.push(
+            "previous-invalid",
+            Some(&previous.display().to_string()),
+            None,
+            None,
+            format!("the earlier bundle does not verify: {}", f.message),
+        );
+    }
+    let old_cp: Option<crate::proofs::CheckpointFile> = old_texts
+        .get("evault/checkpoint.json")
+        .and_then(|b| serde_json::from_slice(b).ok());
+    let Some(old_cp) = old_cp else {
+        report.push(
+            "previous-without-checkpoint",
+            Some(&previous.display().to_string()),
+            None,
+            None,
+            "the earlier bundle carries no checkpoint (made before evault recorded them), so the two histories cannot be compared",
+        );
+        return Ok(report);
+    };
+    let new_order = serde_json::from_slice::<crate::proofs::CheckpointFile>(
+        texts.get("evault/checkpoint.json").map_or(&[][..], |b| b),
+    )
+    .map(|c| c.order)
+    .ok();
+    if new_order.as_deref() != Some(old_cp.order.as_str()) {
+        report.push(
+            "previous-other-order",
+            Some(&previous.display().to_string()),
+            new_order,
+            Some(old_cp.order.clone()),
+            "the earlier bundle is of another order",
+        );
+        return Ok(report);
+    }
+    let now = crate::proofs::prefix_root(&log_lines(&texts), old_cp.size)
+        .map(|r| format!("sha256:{}", crate::bag::hex(&r)));
+    if now.as_deref() != Some(old_cp.root.as_str()) {
+        report.push(
+            "history-differs",
+            Some("evault/manifest.jsonl"),
+            Some(old_cp.root.clone()),
+            now,
+            format!("entries 1 to {} of this bundle's log do not hash to the checkpoint of the earlier bundle: the order's history was rewritten or cut between the two exports", old_cp.size),
+        );
+    }
     Ok(report)
 }
 

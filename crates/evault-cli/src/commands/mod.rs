@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Verify { order, fast, json } => verify::verify(g, order.as_deref(), fast, json),
         Command::Repair { order } => record::repair(g, &order),
         Command::Note { order, text } => record::note(g, &order, &text),
+        Command::Checkpoint { order } => record::checkpoint(g, &order),
         Command::Retract { order, seq, reason } => record::retract(g, &order, seq, &reason),
         Command::Dispute {
             order,
@@ -82,6 +83,10 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Profiles { json, profile_file } => {
             dispute::profiles(json, profile_file.as_deref())
         }
-        Command::VerifyBundle { file, json } => verify::verify_bundle(&file, json),
+        Command::VerifyBundle {
+            file,
+            previous,
+            json,
+        } => verify::verify_bundle(&file, previous.as_deref(), json),
     }
 }

@@ -92,6 +92,10 @@ fn describe(r: &Recorded, retracted: bool) -> String {
             x.upload_files,
             x.bundle_sha256.chars().take(16).collect::<String>()
         ),
+        Body::Checkpoint(c) => format!(
+            "checkpoint: entries 1 to {} have Merkle root {}",
+            c.size, c.root
+        ),
         _ => "(entry type not shown)".into(),
     };
     let void = if retracted { " [RETRACTED]" } else { "" };

@@ -84,6 +84,21 @@ pub fn note(g: &Global, order: &str, text: &str) -> Result<Status> {
     Ok(Status::Ok)
 }
 
+pub fn checkpoint(g: &Global, order: &str) -> Result<Status> {
+    let order = settings::order(order)?;
+    let actor = settings::actor(g)?;
+    let r = settings::open(g)?.checkpoint(&order, &actor)?;
+    if let evault_core::Body::Checkpoint(c) = &r.entry.body {
+        out!(
+            "checkpoint {order} #{}: entries 1 to {}, Merkle root {}",
+            r.entry.seq,
+            c.size,
+            c.root
+        );
+    }
+    Ok(Status::Ok)
+}
+
 pub fn retract(g: &Global, order: &str, seq: u64, reason: &str) -> Result<Status> {
     let order = settings::order(order)?;
     let actor = settings::actor(g)?;

@@ -37,8 +37,11 @@ pub fn verify(g: &Global, order: Option<&str>, fast: bool, json: bool) -> Result
     print_report(report.ok(), json, &report, &report.findings, &summary)
 }
 
-pub fn verify_bundle(file: &Path, json: bool) -> Result<Status> {
-    let report = evault_export::verify_bundle(file)?;
+pub fn verify_bundle(file: &Path, previous: Option<&Path>, json: bool) -> Result<Status> {
+    let report = match previous {
+        Some(old) => evault_export::verify_bundle_with_previous(file, old)?,
+        None => evault_export::verify_bundle(file)?,
+    };
     let summary = format!(
         "verify-bundle: {}: {} files ({}) hashed, {} log entries chained; {} problems",
         verdict(report.ok()),

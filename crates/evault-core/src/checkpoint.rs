@@ -1,0 +1,59 @@
+//! Checkpoints: the size and RFC 9162 Merkle root of an order's log at one
+//! moment, recorded as an entry. A checkpoint held elsewhere (in a bundle,
+//! later signed or time-stamped) is what shows that a history was not
+//! rewritten or cut after it: the hash chain alone cannot.
+
+use serde::{Deserialize, Serialize};
+
+use crate::actor::Actor;
+use crate::append::Item;
+use crate::entry::{Body, Recorded};
+use crate::error::{Error, Result};
+use crate::id::{EntryHash, OrderId};
+use crate::merkle::root;
+use crate::read::OrderLog;
+use crate::vault::Vault;
+
+/// A checkpoint entry: entries 1 to `size` of the order's log hash to `root`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The id of the vault that recorded it.
+    pub vault: String,
+    /// How many entries it covers (entries 1 to `size`, all before it).
+    pub size: u64,
+    /// The RFC 9162 Merkle root over those entries' leaf hashes.
+    pub root: EntryHash,
+}
+
+impl OrderLog {
+    /// The RFC 9162 root of the first `size` entries (`None` when the log is shorter).
+    pub fn root_at(&self, size: u64) -> Option<EntryHash> {
+        let n = usize::try_from(size).ok()?;
+        let leaves: Vec<EntryHash> = self.entries.get(..n)?.iter().map(|r| r.hash).collect();
+        Some(EntryHash::from_bytes(root(&leaves)))
+    }
+}
+
+impl Vault {
+    /// Records a checkpoint over every entry of the order's log so far.
+    /// Entries appended meanwhile by other stations come after it and are
+    /// not covered (its `size` says what is).
+    pub fn checkpoint(&self, order: &OrderId, actor: &Actor) -> Result<Recorded> {
+        let log = self.log(order)?;
+        if log.entries.is_empty() {
+            return Err(Error::UnknownOrder(order.to_string()));
+        }
+        let size = log.entries.len() as u64;
+        let root = log
+            .root_at(size)
+            .ok_or_else(|| Error::UnknownOrder(order.to_string()))?;
+        let body = Body::Checkpoint(Checkpoint {
+            vault: self.id().to_owned(),
+            size,
+            root,
+        });
+        let mut v = self.commit_bodies(order, vec![Item::Body(body)], actor)?;
+        v.pop()
+            .ok_or_else(|| Error::UnknownOrder(order.to_string()))
+    }
+}
