@@ -10,6 +10,7 @@ mod export_proofs;
 mod fs_limits;
 mod golden;
 mod ids;
+mod keys;
 mod sniffing;
 mod tamper;
 mod util;

@@ -529,7 +529,7 @@ fn rechain(c: &Case, lines: &mut [String], from: usize) {
 #[test]
 fn history_rewritten_and_rechained_before_a_checkpoint_is_caught_by_it() {
     let c = Case::new();
-    let cp = c.vault.checkpoint(&order(O1), &actor()).unwrap();
+    let cp = c.vault.checkpoint(&order(O1), &actor(), None).unwrap();
     c.vault
         .note(&order(O1), "after the checkpoint", &actor())
         .unwrap();
@@ -549,7 +549,7 @@ fn history_rewritten_and_rechained_before_a_checkpoint_is_caught_by_it() {
 #[test]
 fn checkpoint_claiming_later_entries_is_a_forgery() {
     let c = Case::new();
-    let cp = c.vault.checkpoint(&order(O1), &actor()).unwrap();
+    let cp = c.vault.checkpoint(&order(O1), &actor(), None).unwrap();
     let mut lines = c.lines();
     let n = cp.entry.seq as usize - 1;
     lines[n] = lines[n].replace(&format!("\"size\":{n}"), &format!("\"size\":{}", n + 5));
@@ -560,6 +560,7 @@ fn checkpoint_claiming_later_entries_is_a_forgery() {
         vault: c.vault.id().to_owned(),
         size: 1,
         root: evault_core::EntryHash::from_bytes([0; 32]),
+        signatures: Vec::new(),
     });
     assert!(c.vault.record(&order(O1), forged, &actor()).is_err());
 }

@@ -28,6 +28,9 @@ pub struct Global {
     /// The recording station (default: EVAULT_STATION, else the host name).
     #[arg(long, global = true, env = "EVAULT_STATION", value_name = "NAME")]
     pub station: Option<String>,
+    /// The private key (PKCS#8 PEM) that signs checkpoints, registered in the vault.
+    #[arg(long, global = true, env = "EVAULT_KEY", value_name = "FILE")]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +105,9 @@ pub enum Command {
         /// The order id.
         order: String,
     },
+    /// Signing keys: make one, register a public key, list them.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Record a checkpoint: the size and Merkle root of the order's log so far.
     Checkpoint {
         /// The order id.
@@ -189,6 +195,33 @@ pub enum Command {
         /// An earlier bundle of the same order: check that this one's history extends it.
         #[arg(long, value_name = "OLD.zip")]
         previous: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `evault key ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make an ed25519 key pair: the private key goes to a file readable by
+    /// you only (never into the vault), the public key into the vault.
+    New {
+        /// The key's name (lowercase letters, digits, '.', '_', '-').
+        name: String,
+        /// Where to write the private key (default: ~/.config/evault/keys/NAME.pem).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Register someone's public key (SPKI PEM) in the vault.
+    Add {
+        /// The name to register it under.
+        name: String,
+        /// The public key file.
+        file: PathBuf,
+    },
+    /// List the vault's public keys and their fingerprints.
+    List {
         /// Print JSON.
         #[arg(long)]
         json: bool,

@@ -38,6 +38,15 @@ pub fn actor(global: &Global) -> Result<Actor> {
         .context("check --by / EVAULT_OPERATOR and --station / EVAULT_STATION")
 }
 
+/// The signing key, when `--key` / `EVAULT_KEY` names one.
+pub fn key(global: &Global) -> Result<Option<evault_core::StationKey>> {
+    global
+        .key
+        .as_deref()
+        .map(|p| evault_core::StationKey::load(p).context("check --key / EVAULT_KEY"))
+        .transpose()
+}
+
 /// Parses an order id.
 pub fn order(raw: &str) -> Result<OrderId> {
     Ok(raw.parse::<OrderId>()?)

@@ -10,6 +10,7 @@ use crate::append::Item;
 use crate::entry::{Body, Recorded};
 use crate::error::{Error, Result};
 use crate::id::{EntryHash, OrderId};
+use crate::keys::StationKey;
 use crate::merkle::root;
 use crate::read::OrderLog;
 use crate::vault::Vault;
@@ -23,6 +24,29 @@ pub struct Checkpoint {
     pub size: u64,
     /// The RFC 9162 Merkle root over those entries' leaf hashes.
     pub root: EntryHash,
+    /// Signatures over [`Checkpoint::signed_message`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<CheckpointSignature>,
+}
+
+/// One signature over a checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointSignature {
+    /// The signing key's fingerprint ([`crate::PublicKey::fingerprint`]).
+    pub key: String,
+    /// The ed25519 signature, 64 bytes in hex.
+    pub ed25519: String,
+}
+
+impl Checkpoint {
+    /// The bytes a signature covers: the checkpoint's statement about `order`.
+    pub fn signed_message(&self, order: &OrderId) -> Vec<u8> {
+        format!(
+            "evault-checkpoint/1\nvault {}\norder {}\nsize {}\nroot {}\n",
+            self.vault, order, self.size, self.root
+        )
+        .into_bytes()
+    }
 }
 
 impl OrderLog {
@@ -38,7 +62,13 @@ impl Vault {
     /// Records a checkpoint over every entry of the order's log so far.
     /// Entries appended meanwhile by other stations come after it and are
     /// not covered (its `size` says what is).
-    pub fn checkpoint(&self, order: &OrderId, actor: &Actor) -> Result<Recorded> {
+    /// With `key`, the checkpoint is signed; the key must be registered in the vault.
+    pub fn checkpoint(
+        &self,
+        order: &OrderId,
+        actor: &Actor,
+        key: Option<&StationKey>,
+    ) -> Result<Recorded> {
         let log = self.log(order)?;
         if log.entries.is_empty() {
             return Err(Error::UnknownOrder(order.to_string()));
@@ -47,11 +77,29 @@ impl Vault {
         let root = log
             .root_at(size)
             .ok_or_else(|| Error::UnknownOrder(order.to_string()))?;
-        let body = Body::Checkpoint(Checkpoint {
+        let mut checkpoint = Checkpoint {
             vault: self.id().to_owned(),
             size,
             root,
-        });
+            signatures: Vec::new(),
+        };
+        if let Some(key) = key {
+            let public = key.public();
+            if !self.keys()?.iter().any(|k| k.key == public.key) {
+                return Err(Error::Key {
+                    name: key.name().to_owned(),
+                    why: format!(
+                        "its public key ({}) is not registered in this vault; register it with `evault key add` or make the key with `evault key new`",
+                        public.fingerprint()
+                    ),
+                });
+            }
+            checkpoint.signatures.push(CheckpointSignature {
+                key: public.fingerprint(),
+                ed25519: key.sign(&checkpoint.signed_message(order)),
+            });
+        }
+        let body = Body::Checkpoint(checkpoint);
         let mut v = self.commit_bodies(order, vec![Item::Body(body)], actor)?;
         v.pop()
             .ok_or_else(|| Error::UnknownOrder(order.to_string()))

@@ -65,6 +65,14 @@ pub enum Error {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// A signing key cannot be made, read or used.
+    #[error("key {name}: {why}")]
+    Key {
+        /// The key's name or file.
+        name: String,
+        /// What is wrong and what to do.
+        why: String,
+    },
     /// An unknown evidence kind name.
     #[error(
         "unknown evidence kind {0:?}; use one of: packing-photo, label-photo, packing-video, logistics-snapshot, tracking-events, chat-log, email, invoice, listing-snapshot, other"

@@ -98,6 +98,23 @@ pub struct Report {
     pub fast: bool,
     /// Everything found, problems first.
     pub findings: Vec<Finding>,
+    /// Checkpoint signatures that verified with a registered key.
+    pub signatures: Vec<SignedCheckpoint>,
+}
+
+/// A checkpoint signature that verified.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SignedCheckpoint {
+    /// The order.
+    pub order: String,
+    /// The checkpoint entry.
+    pub seq: u64,
+    /// The entries it covers (1 to `size`).
+    pub size: u64,
+    /// The key's registered name.
+    pub key: String,
+    /// The key's fingerprint.
+    pub fingerprint: String,
 }
 
 impl Report {
@@ -118,6 +135,8 @@ struct Ref {
 
 struct Ctx {
     vault_id: String,
+    keys: Vec<crate::PublicKey>,
+    signed: Vec<SignedCheckpoint>,
     findings: Vec<Finding>,
     refs: BTreeMap<BlobId, Vec<Ref>>,
     entries: u64,
@@ -161,6 +180,8 @@ impl Vault {
             refs: BTreeMap::new(),
             entries: 0,
             vault_id: self.id().to_owned(),
+            keys: self.keys()?,
+            signed: Vec::new(),
         };
         let dirs: Vec<(String, OrderDir)> = match &options.order {
             Some(order) => {
@@ -185,6 +206,7 @@ impl Vault {
             bytes,
             fast: options.fast,
             findings,
+            signatures: ctx.signed,
         })
     }
 
@@ -378,6 +400,31 @@ fn check_checkpoint(
     }
 }
 
+/// A checkpoint's signatures, against the vault's registered keys.
+fn check_signatures(c: &crate::Checkpoint, order: &OrderId, seq: u64, label: &str, ctx: &mut Ctx) {
+    let message = c.signed_message(order);
+    for sig in &c.signatures {
+        let key = ctx
+            .keys
+            .iter()
+            .find(|k| k.fingerprint() == sig.key)
+            .cloned();
+        match key {
+            None => ctx.push(Severity::Problem, "signature-unknown-key", Some(label), Some(seq), None, None, Some(sig.key.clone()),
+                "this checkpoint is signed by a key that is not registered in the vault (keys/): a signature nobody can check, or a forged one".into()),
+            Some(k) if !k.verifies(&message, &sig.ed25519) => ctx.push(Severity::Problem, "signature-invalid", Some(label), Some(seq), None, None, Some(format!("{} ({})", k.name, sig.key)),
+                format!("the signature by {} does not match this checkpoint's bytes: the checkpoint was changed after it was signed, or the signature was forged", k.name)),
+            Some(k) => ctx.signed.push(SignedCheckpoint {
+                order: label.to_owned(),
+                seq,
+                size: c.size,
+                key: k.name.clone(),
+                fingerprint: sig.key.clone(),
+            }),
+        }
+    }
+}
+
 fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
     let (head, bytes, complete) = dir.snapshot()?;
     let mut label = key.to_owned();
@@ -539,7 +586,10 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
                     blake3: *cut_blake3,
                 });
             }
-            Body::Checkpoint(c) => check_checkpoint(c, &leaves, line_no, &label, ctx),
+            Body::Checkpoint(c) => {
+                check_checkpoint(c, &leaves, line_no, &label, ctx);
+                check_signatures(c, &entry.order, line_no, &label, ctx);
+            }
             Body::Note { .. } | Body::Dispute(_) | Body::Export(_) => {}
         }
         seen.insert(

@@ -75,6 +75,16 @@ pub enum Error {
         "order {0:?} changed while its bundle was being made (another station recorded something); export again"
     )]
     OrderChanged(String),
+    /// The log does not match the checkpoint the bundle would be cut at.
+    #[error(
+        "order {order:?}: the log does not match its checkpoint entry {seq} (rewritten, or copied from another vault); run `evault verify` and restore the order from a backup before exporting"
+    )]
+    CheckpointMismatch {
+        /// The order.
+        order: String,
+        /// The checkpoint entry.
+        seq: u64,
+    },
     /// A PDF could not be made.
     #[error("making the PDFs: {why}")]
     Pdf {

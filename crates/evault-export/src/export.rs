@@ -35,6 +35,8 @@ pub struct ExportOptions {
     pub created: DateTime<Utc>,
     /// The paper size of the PDFs.
     pub paper: Paper,
+    /// The key that signs the bundle's checkpoint (registered in the vault).
+    pub key: Option<evault_core::StationKey>,
 }
 
 /// One file to upload.
@@ -182,14 +184,31 @@ pub fn export(
         .entries
         .iter()
         .rposition(|r| !matches!(r.entry.body, Body::Export(_)));
+    // With a key, only a checkpoint that key signed is reused.
+    let signer = options.key.as_ref().map(|k| k.public().fingerprint());
     let reuse = last_other.and_then(|i| match &log.entries[i].entry.body {
-        Body::Checkpoint(c) if c.size + 1 == log.entries[i].entry.seq => Some((i, c.clone())),
+        Body::Checkpoint(c)
+            if c.size + 1 == log.entries[i].entry.seq
+                && signer
+                    .as_ref()
+                    .is_none_or(|f| c.signatures.iter().any(|s| s.key == *f)) =>
+        {
+            Some((i, c.clone()))
+        }
         _ => None,
     });
     if let Some((i, _)) = &reuse {
         log.entries.truncate(i + 1);
     }
     let reuse = reuse.map(|(_, c)| c);
+    if let Some(c) = &reuse
+        && (log.root_at(c.size) != Some(c.root) || c.vault != vault.id())
+    {
+        return Err(Error::CheckpointMismatch {
+            order: order.to_string(),
+            seq: c.size + 1,
+        });
+    }
     let n = log.entries.len() as u64;
     let new_checkpoint = reuse.is_none();
     let (through_seq, checkpoint) = match reuse {
@@ -202,6 +221,7 @@ pub fn export(
                 root: log
                     .root_at(n)
                     .ok_or_else(|| Error::OrderChanged(order.to_string()))?,
+                signatures: Vec::new(),
             },
         ),
     };
@@ -287,12 +307,30 @@ pub fn export(
             "Not in the timeline: entry {seq} {name}: its format is not one the timeline reads (docs/bundle.md); the file is exported as recorded"
         ));
     }
-    if new_checkpoint {
-        let rec = vault.checkpoint(order, actor)?;
-        if rec.entry.seq != through_seq || rec.entry.body != Body::Checkpoint(checkpoint.clone()) {
-            return Err(Error::OrderChanged(order.to_string()));
-        }
+    if uploads.is_empty()
+        && (!options.originals || evidence.is_empty())
+        && options.statement.is_none()
+    {
+        return Err(Error::DoesNotFit {
+            profile: profile.name.clone(),
+            why: "the bundle would hold no evidence at all (no upload files, no originals); drop --no-originals or record evidence first".into(),
+        });
     }
+    let checkpoint = if new_checkpoint {
+        let rec = vault.checkpoint(order, actor, options.key.as_ref())?;
+        match rec.entry.body {
+            Body::Checkpoint(c)
+                if rec.entry.seq == through_seq
+                    && c.size == checkpoint.size
+                    && c.root == checkpoint.root =>
+            {
+                c
+            }
+            _ => return Err(Error::OrderChanged(order.to_string())),
+        }
+    } else {
+        checkpoint
+    };
     let mut covered_log = vault.log(order)?;
     covered_log
         .entries
@@ -328,15 +366,6 @@ pub fn export(
             );
         }
     }
-    if files.is_empty()
-        && (!options.originals || evidence.is_empty())
-        && options.statement.is_none()
-    {
-        return Err(Error::DoesNotFit {
-            profile: profile.name.clone(),
-            why: "the bundle would hold no evidence at all (no upload files, no originals); drop --no-originals or record evidence first".into(),
-        });
-    }
     if let Some(text) = &options.statement {
         bag.payload(
             "statement.txt".into(),
@@ -357,6 +386,24 @@ pub fn export(
     })?;
     proofs_json.push(b'\n');
     bag.tag("evault/checkpoint.json", proofs_json);
+    // The public keys that signed the covered log's checkpoints.
+    let signers: std::collections::HashSet<&str> = covered_log
+        .entries
+        .iter()
+        .filter_map(|r| match &r.entry.body {
+            Body::Checkpoint(c) => Some(c.signatures.iter().map(|s| s.key.as_str())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    for key in vault.keys()? {
+        if signers.contains(key.fingerprint().as_str()) {
+            bag.tag(
+                &format!("evault/keys/{}.pub.pem", key.name),
+                key.to_pem()?.into_bytes(),
+            );
+        }
+    }
     let report = fit_report(profile, reason, &files, summary_only.as_ref(), &fit, &notes);
     bag.tag("evault/fit-report.txt", report.into_bytes());
     bag.tag(
@@ -713,6 +760,11 @@ fn readme(order: &OrderId, profile: &Profile, reason: DisputeReason) -> String {
         "  evault/derivation.json  which original each upload file was made from, and how".into(),
         "  evault/fit-report.txt   what was resized or left out, and why".into(),
         "  evault/timeline.txt     the story in time order: photos, carrier events, chat".into(),
+        "  evault/checkpoint.json  the checkpoint this bundle was cut at (entry count and Merkle"
+            .into(),
+        "                          root of the log), with proofs for the exported entries".into(),
+        "  evault/keys/            the public keys that signed the log's checkpoints, if any"
+            .into(),
         String::new(),
         "What it shows: these bytes were recorded at the times in the log, by the operators".into(),
         "and stations named there, and have not changed since. It does not show what was".into(),

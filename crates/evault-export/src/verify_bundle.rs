@@ -73,6 +73,8 @@ pub struct BundleReport {
     pub log_entries: u64,
     /// Everything wrong (empty: the bundle is intact).
     pub findings: Vec<BundleFinding>,
+    /// Checkpoint signatures in the bundled log that verified with the bundle's keys.
+    pub signatures: Vec<evault_core::SignedCheckpoint>,
 }
 
 impl BundleReport {
@@ -241,7 +243,9 @@ fn verify_inner(path: &Path) -> Result<(BundleReport, BTreeMap<String, Vec<u8>>)
         let rel = name[top.len()..].trim_start_matches('/').to_owned();
         // Only the files that are parsed are kept in memory (capped); the
         // rest is hashed as it streams.
-        let keep = KEPT.contains(&rel.as_str()) && declared <= MAX_KEPT;
+        let keep = (KEPT.contains(&rel.as_str())
+            || (rel.starts_with("evault/keys/") && rel.ends_with(".pub.pem")))
+            && declared <= MAX_KEPT;
         let (mut s256, mut s512, mut n) = (Sha256::new(), Sha512::new(), 0u64);
         let mut kept = Vec::new();
         let mut buf = vec![0u8; 1 << 16];
@@ -293,6 +297,7 @@ fn verify_inner(path: &Path) -> Result<(BundleReport, BTreeMap<String, Vec<u8>>)
     check_bag(&mut report, &digests, &texts);
     check_log(&mut report, &digests, &texts);
     check_checkpoint(&mut report, &texts);
+    check_signatures(&mut report, &texts);
     Ok((report, texts))
 }
 
@@ -330,6 +335,68 @@ fn check_checkpoint(report: &mut BundleReport, texts: &BTreeMap<String, Vec<u8>>
     };
     for why in crate::proofs::check(&file, &log_lines(texts)) {
         report.push("bad-proof", Some("evault/checkpoint.json"), None, None, why);
+    }
+    // The bundle is cut at this checkpoint, for this order.
+    for (field, want) in [
+        ("Evault-Log-Through-Seq", file.seq.to_string()),
+        ("Evault-Order-Id", file.order.clone()),
+    ] {
+        if let Some(got) = bag_info_field(texts, field).filter(|g| *g != want) {
+            report.push(
+                "bad-proof",
+                Some("evault/checkpoint.json"),
+                Some(got),
+                Some(want),
+                format!("the checkpoint file disagrees with bag-info.txt's {field}"),
+            );
+        }
+    }
+}
+
+/// Every checkpoint signature in the bundled log, against the public keys
+/// the bundle carries (`evault/keys/<name>.pub.pem`).
+fn check_signatures(report: &mut BundleReport, texts: &BTreeMap<String, Vec<u8>>) {
+    let mut keys = Vec::new();
+    for (path, bytes) in texts.iter().filter(|(p, _)| p.starts_with("evault/keys/")) {
+        let name = path["evault/keys/".len()..].trim_end_matches(".pub.pem");
+        match evault_core::PublicKey::from_pem(name, &String::from_utf8_lossy(bytes)) {
+            Ok(k) => keys.push(k),
+            Err(e) => report.push("key-unreadable", Some(path), None, None, e.to_string()),
+        }
+    }
+    for line in log_lines(texts) {
+        let Ok(entry) = serde_json::from_slice::<evault_core::Entry>(line) else {
+            continue;
+        };
+        let evault_core::Body::Checkpoint(c) = &entry.body else {
+            continue;
+        };
+        let message = c.signed_message(&entry.order);
+        for sig in &c.signatures {
+            match keys.iter().find(|k| k.fingerprint() == sig.key) {
+                None => report.push(
+                    "signature-unknown-key",
+                    Some("evault/manifest.jsonl"),
+                    None,
+                    Some(sig.key.clone()),
+                    format!("checkpoint entry {} is signed by a key the bundle does not carry (evault/keys/)", entry.seq),
+                ),
+                Some(k) if !k.verifies(&message, &sig.ed25519) => report.push(
+                    "signature-invalid",
+                    Some("evault/manifest.jsonl"),
+                    None,
+                    Some(format!("{} ({})", k.name, sig.key)),
+                    format!("the signature by {} does not match checkpoint entry {}: it was changed after it was signed, or the signature was forged", k.name, entry.seq),
+                ),
+                Some(k) => report.signatures.push(evault_core::SignedCheckpoint {
+                    order: entry.order.to_string(),
+                    seq: entry.seq,
+                    size: c.size,
+                    key: k.name.clone(),
+                    fingerprint: sig.key.clone(),
+                }),
+            }
+        }
     }
 }
 

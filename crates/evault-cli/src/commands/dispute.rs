@@ -132,6 +132,7 @@ pub fn export(g: &Global, order: &str, args: ExportArgs<'_>, output: &Path) -> R
         originals,
         created: bagging_time()?,
         paper: if letter { Paper::Letter } else { Paper::A4 },
+        key: settings::key(g)?,
     };
     let report = evault_export::export(&vault, &order, &options, &actor, output)?;
     for f in &report.files {

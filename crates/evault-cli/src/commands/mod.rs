@@ -2,6 +2,7 @@
 
 mod dispute;
 mod import;
+mod keys;
 mod read;
 mod record;
 mod verify;
@@ -9,7 +10,7 @@ mod verify;
 use anyhow::Result;
 
 use crate::Status;
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, KeyCommand};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Status> {
@@ -39,6 +40,11 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Repair { order } => record::repair(g, &order),
         Command::Note { order, text } => record::note(g, &order, &text),
         Command::Checkpoint { order } => record::checkpoint(g, &order),
+        Command::Key(k) => match k {
+            KeyCommand::New { name, out } => keys::new(g, &name, out.as_deref()),
+            KeyCommand::Add { name, file } => keys::add(g, &name, &file),
+            KeyCommand::List { json } => keys::list(g, json),
+        },
         Command::Retract { order, seq, reason } => record::retract(g, &order, seq, &reason),
         Command::Dispute {
             order,

@@ -87,10 +87,14 @@ pub fn note(g: &Global, order: &str, text: &str) -> Result<Status> {
 pub fn checkpoint(g: &Global, order: &str) -> Result<Status> {
     let order = settings::order(order)?;
     let actor = settings::actor(g)?;
-    let r = settings::open(g)?.checkpoint(&order, &actor)?;
+    let key = settings::key(g)?;
+    let r = settings::open(g)?.checkpoint(&order, &actor, key.as_ref())?;
     if let evault_core::Body::Checkpoint(c) = &r.entry.body {
+        let signed = key
+            .map(|k| format!(", signed by {}", k.name()))
+            .unwrap_or_default();
         out!(
-            "checkpoint {order} #{}: entries 1 to {}, Merkle root {}",
+            "checkpoint {order} #{}: entries 1 to {}, Merkle root {}{signed}",
             r.entry.seq,
             c.size,
             c.root
