@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::export::{ORDER, disputed, export, members};
+use crate::export::{ORDER, disputed, export, members, rewrite};
 use crate::util::{evault, manifest, run};
 
 fn ok(cmd: &mut Command) -> String {
@@ -95,7 +95,7 @@ fn checkpoints_are_signed_verified_and_forgeries_named() {
     assert!(out.contains("signed by station-1"), "{out}");
     let out = ok(evault(&vault).arg("verify"));
     assert!(
-        out.contains("1 checkpoint signatures verified (station-1 on"),
+        out.contains("1 checkpoint signature verified (station-1 sha256:"),
         "{out}"
     );
 
@@ -144,6 +144,17 @@ fn checkpoints_are_signed_verified_and_forgeries_named() {
             .any(|n| n.ends_with("/evault/keys/ops.pub.pem")),
         "{names:?}"
     );
+    // The summary's integrity appendix names the signer.
+    let pdf = members(&zip)
+        .into_iter()
+        .find(|(n, _)| n.ends_with("/01-summary.pdf"))
+        .unwrap()
+        .1;
+    let pdf_path = tmp.path().join("summary.pdf");
+    fs::write(&pdf_path, pdf).unwrap();
+    let text = ok(Command::new("pdftotext").arg(&pdf_path).arg("-"));
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("signed by station-1 (sha256:"), "{text}");
     let (code, out, _) = run(evault(&vault).args(["verify-bundle", "--json"]).arg(&zip));
     assert_eq!(code, 0, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -154,6 +165,25 @@ fn checkpoints_are_signed_verified_and_forgeries_named() {
         .map(|s| s["key"].as_str().unwrap())
         .collect();
     assert_eq!(signers, ["station-1", "ops", "station-1"]);
+
+    // A bundle whose signer's public key was swapped for another cannot vouch for the signature.
+    let ops_pem = fs::read(&other_pub).unwrap();
+    let swapped = tmp.path().join("swapped.zip");
+    rewrite(
+        &zip,
+        &swapped,
+        |n, b| {
+            if n.ends_with("/evault/keys/station-1.pub.pem") {
+                *b = ops_pem.clone();
+            }
+        },
+        |_, _| {},
+    );
+    let (code, out, _) = run(evault(&vault)
+        .args(["verify-bundle", "--json"])
+        .arg(&swapped));
+    assert_eq!(code, 1);
+    assert!(out.contains("signature-unknown-key"), "{out}");
 
     // A signature changed in the vault's log (and the chain redone) is invalid.
     let log = fs::read_to_string(manifest(&vault, ORDER)).unwrap();

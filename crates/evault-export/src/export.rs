@@ -180,6 +180,30 @@ pub fn export(
     // same bundle). Otherwise a new checkpoint over the whole log is
     // recorded once the bundle is planned (an export that cannot fit
     // records nothing).
+    // The log must still match every checkpoint it holds, and their
+    // signatures must verify: a bundle is never cut, or signed, over a
+    // rewritten history.
+    let keys = vault.keys()?;
+    for (i, r) in log.entries.iter().enumerate() {
+        let Body::Checkpoint(c) = &r.entry.body else {
+            continue;
+        };
+        let sigs_ok = c.signatures.iter().all(|s| {
+            keys.iter().any(|k| {
+                k.fingerprint() == s.key && k.verifies(&c.signed_message(order), &s.ed25519)
+            })
+        });
+        if c.size > i as u64
+            || log.root_at(c.size) != Some(c.root)
+            || c.vault != vault.id()
+            || !sigs_ok
+        {
+            return Err(Error::CheckpointMismatch {
+                order: order.to_string(),
+                seq: r.entry.seq,
+            });
+        }
+    }
     let last_other = log
         .entries
         .iter()
@@ -188,7 +212,7 @@ pub fn export(
     let signer = options.key.as_ref().map(|k| k.public().fingerprint());
     let reuse = last_other.and_then(|i| match &log.entries[i].entry.body {
         Body::Checkpoint(c)
-            if c.size + 1 == log.entries[i].entry.seq
+            if c.size == i as u64
                 && signer
                     .as_ref()
                     .is_none_or(|f| c.signatures.iter().any(|s| s.key == *f)) =>
@@ -201,14 +225,6 @@ pub fn export(
         log.entries.truncate(i + 1);
     }
     let reuse = reuse.map(|(_, c)| c);
-    if let Some(c) = &reuse
-        && (log.root_at(c.size) != Some(c.root) || c.vault != vault.id())
-    {
-        return Err(Error::CheckpointMismatch {
-            order: order.to_string(),
-            seq: c.size + 1,
-        });
-    }
     let n = log.entries.len() as u64;
     let new_checkpoint = reuse.is_none();
     let (through_seq, checkpoint) = match reuse {
@@ -252,8 +268,31 @@ pub fn export(
     let order_of = kind_order(reason);
     evidence.sort_by_key(|(seq, e)| (order_of.iter().position(|k| *k == e.kind), *seq));
 
+    // Who signs the checkpoint: the reused one's signers, or the key that
+    // will sign the new one (ed25519 signatures are deterministic).
+    let name_of = |fingerprint: &str| {
+        keys.iter()
+            .find(|k| k.fingerprint() == fingerprint)
+            .map_or_else(String::new, |k| k.name.clone())
+    };
+    let signers: Vec<String> = match &options.key {
+        Some(k) if new_checkpoint => {
+            let f = k.public().fingerprint();
+            vec![format!("{} ({f})", name_of(&f))]
+        }
+        _ => checkpoint
+            .signatures
+            .iter()
+            .map(|s| format!("{} ({})", name_of(&s.key), s.key))
+            .collect(),
+    };
+    let signed = if signers.is_empty() {
+        "; not signed".to_owned()
+    } else {
+        format!("; signed by {}", signers.join(", "))
+    };
     let head = format!(
-        "entries 1 to {} have the Merkle root {} (checkpoint, entry {through_seq})",
+        "entries 1 to {} have the Merkle root {} (checkpoint, entry {through_seq}){signed}. No trusted timestamp (RFC 3161) yet: times are the recording station's clock",
         checkpoint.size, checkpoint.root
     );
     let gathered = gather(vault, &log, &retracted)?;
@@ -763,8 +802,11 @@ fn readme(order: &OrderId, profile: &Profile, reason: DisputeReason) -> String {
         "  evault/checkpoint.json  the checkpoint this bundle was cut at (entry count and Merkle"
             .into(),
         "                          root of the log), with proofs for the exported entries".into(),
-        "  evault/keys/            the public keys that signed the log's checkpoints, if any"
+        "  evault/keys/            the public keys that signed the log's checkpoints, if any (the"
             .into(),
+        "                          bundle carries them itself: compare their fingerprints with"
+            .into(),
+        "                          ones you got from the seller another way)".into(),
         String::new(),
         "What it shows: these bytes were recorded at the times in the log, by the operators".into(),
         "and stations named there, and have not changed since. It does not show what was".into(),

@@ -599,7 +599,9 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
                 .len() as u64,
         );
     }
-    let as_is_bytes: u64 = as_is.iter().map(|(_, e)| e.size).sum();
+    let as_is_bytes: u64 = as_is
+        .iter()
+        .fold(0u64, |n, (_, e)| n.saturating_add(e.size));
     let per_file = profile.max_file_bytes.unwrap_or(u64::MAX);
     for (seq, e) in &as_is {
         if e.size > per_file {
@@ -610,7 +612,7 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
     let total_room = profile
         .max_total_bytes
         .unwrap_or(u64::MAX)
-        .saturating_sub(overhead.iter().sum::<u64>() + as_is_bytes);
+        .saturating_sub(overhead.iter().sum::<u64>().saturating_add(as_is_bytes));
     let mut share = (total_room / (photos.len() as u64).max(1)).saturating_sub(CAPTION);
     for (part, over) in parts.iter().zip(&overhead) {
         let n = photos

@@ -133,7 +133,7 @@ impl Story<'_> {
                 self.photos(&mut flow, photos);
             }
             Part::Communication => {
-                flow.para("Messages exchanged with the buyer, as exported from the chat and recorded in the evidence vault. Times are shown as the export wrote them.");
+                flow.para("Messages with the buyer, as the recorded chat export shows them. Times are shown as the export wrote them.");
                 self.transcripts(&mut flow);
             }
         }
@@ -308,7 +308,7 @@ impl Story<'_> {
 
     fn appendix(&self, f: &mut Flow<'_>) {
         f.heading("Integrity: how to check this evidence");
-        f.para("Every file was hashed with SHA-256 and BLAKE3 when it was recorded. The hashes, the time (the recording station's clock, UTC), the operator and the station went into one line of an append-only log kept for this order. Each line carries the SHA-256 of the line before it, so changing, removing or reordering an earlier line breaks every later link. Corrections are new lines; nothing is rewritten.");
+        f.para("Every file was hashed with SHA-256 and BLAKE3 when it was recorded. The hashes, the time (the recording station's clock, UTC), the operator and the station went into one line of an append-only log kept for this order. Each line carries the SHA-256 of the line before it, so changing, removing or reordering an earlier line breaks the links after it unless every later line is rewritten too; a checkpoint (below) held outside the vault, such as in this bundle, is what shows that the history was not rewritten since. Corrections are new lines.");
         f.row(
             "Log entries",
             &format!("1 to {} are covered by this bundle", self.through_seq),
@@ -317,7 +317,7 @@ impl Story<'_> {
         );
         f.row("Checkpoint", self.head, LABEL_W, true);
         f.para("This document is part of a bundle (a zip holding a BagIt bag). Its manifest-sha256.txt and manifest-sha512.txt list every file with its hashes, evault/manifest.jsonl is the order's log, and evault/derivation.json says which original each uploaded file was made from. To check: unzip the bundle, then in its folder run \"sha256sum -c manifest-sha256.txt\", or run \"evault verify-bundle BUNDLE.zip\", which also checks the log's chain.");
-        f.para("What this shows: these files were recorded at the times shown, by the operators and stations named, and have not changed since. What it does not show: the times come from the recording station's clock and are not confirmed by an independent time source, and a photo shows what the camera saw, not by itself what the parcel held.");
+        f.para("What this shows: these files were recorded at the \"Recorded\" times, by the operators and stations named, and have not changed since. What it does not show: the times come from the recording station's clock and are not confirmed by an independent time source, and a photo shows what the camera saw, not by itself what the parcel held.");
         if self.evidence.len() <= 40 {
             f.strong("Recorded files");
             let mut by_seq: Vec<_> = self.evidence.iter().collect();
@@ -348,21 +348,23 @@ impl Story<'_> {
 
 /// The statement used when the seller gives none.
 fn template(reason: DisputeReason) -> &'static str {
+    // Only what the records themselves show; the seller's own account goes
+    // in --statement.
     match reason {
         DisputeReason::NotReceived => {
-            "The buyer reports that the order did not arrive. We packed and shipped it. The photos of the packed parcel and its shipping label were recorded in our evidence vault when they were taken, and the carrier's events follow the parcel after it left us. The timeline below puts the photos, the carrier events and our messages with the buyer in one time order."
+            "The buyer reports that the order did not arrive. The records below are the photos of the parcel and its shipping label, with the times they were recorded in our evidence vault, the carrier's events, and our messages with the buyer, put in one time order."
         }
         DisputeReason::NotAsDescribed => {
-            "The buyer reports that the item is not as described. The photos below show the item and its packing as they were recorded in our evidence vault before shipping; the timeline puts them, the carrier events and our messages with the buyer in one time order."
+            "The buyer reports that the item is not as described. The photos below show the item and its packing, with the times they were recorded in our evidence vault; the timeline puts them, the carrier events and our messages with the buyer in one time order."
         }
         DisputeReason::Damaged => {
-            "The buyer reports that the item arrived damaged. The photos below show the item, its inner packing and the sealed parcel as they were recorded in our evidence vault before shipping; the timeline puts them, the carrier events and our messages with the buyer in one time order."
+            "The buyer reports that the item arrived damaged. The photos below show the item and its packing, with the times they were recorded in our evidence vault; the timeline puts them, the carrier events and our messages with the buyer in one time order."
         }
         DisputeReason::Unauthorized => {
-            "The cardholder reports that they did not authorise this payment. The order was shipped to the address given at checkout: the label photo and the carrier events below show where it went, and the messages show what we exchanged with the buyer."
+            "The cardholder reports that they did not authorise this payment. The records below are the shipping label photo, the carrier's events and our messages with the buyer, with the times they were recorded in our evidence vault."
         }
         DisputeReason::Other => {
-            "The records below show how this order was packed and shipped, as recorded in our evidence vault, with the carrier events and our messages with the buyer in one time order."
+            "The records below are the photos, carrier events and messages recorded for this order in our evidence vault, in one time order."
         }
     }
 }

@@ -28,6 +28,9 @@ const KEPT: [&str; 7] = [
     "evault/checkpoint.json",
 ];
 const MAX_KEPT: u64 = 64 << 20;
+/// Public key files parsed: at most this many, of at most this many bytes each.
+const MAX_KEYS: usize = 256;
+const MAX_KEY_BYTES: u64 = 4096;
 /// Largest expansion ratio accepted for a member over 1 MiB.
 const MAX_RATIO: u64 = 200;
 
@@ -237,15 +240,17 @@ fn verify_inner(path: &Path) -> Result<(BundleReport, BTreeMap<String, Vec<u8>>)
     // Pass 2: hash every member (reading at most its declared size + 1).
     let mut digests: BTreeMap<String, (String, String, u64)> = BTreeMap::new();
     let mut texts: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut kept_keys = 0usize;
     for (i, name) in readable {
         let mut m = zip.by_index(i).map_err(|e| unreadable(e.to_string()))?;
         let declared = m.size();
         let rel = name[top.len()..].trim_start_matches('/').to_owned();
         // Only the files that are parsed are kept in memory (capped); the
         // rest is hashed as it streams.
-        let keep = (KEPT.contains(&rel.as_str())
-            || (rel.starts_with("evault/keys/") && rel.ends_with(".pub.pem")))
-            && declared <= MAX_KEPT;
+        let is_key = rel.starts_with("evault/keys/") && rel.ends_with(".pub.pem");
+        let keep = (KEPT.contains(&rel.as_str()) && declared <= MAX_KEPT)
+            || (is_key && declared <= MAX_KEY_BYTES && kept_keys < MAX_KEYS);
+        kept_keys += usize::from(keep && is_key);
         let (mut s256, mut s512, mut n) = (Sha256::new(), Sha512::new(), 0u64);
         let mut kept = Vec::new();
         let mut buf = vec![0u8; 1 << 16];
@@ -364,13 +369,27 @@ fn check_signatures(report: &mut BundleReport, texts: &BTreeMap<String, Vec<u8>>
             Err(e) => report.push("key-unreadable", Some(path), None, None, e.to_string()),
         }
     }
-    for line in log_lines(texts) {
+    let lines = log_lines(texts);
+    for (i, line) in lines.iter().enumerate() {
         let Ok(entry) = serde_json::from_slice::<evault_core::Entry>(line) else {
             continue;
         };
         let evault_core::Body::Checkpoint(c) = &entry.body else {
             continue;
         };
+        // A signature only counts for a checkpoint that matches the log.
+        let matches = c.size <= i as u64
+            && crate::proofs::prefix_root(&lines, c.size) == Some(*c.root.as_bytes());
+        if !matches {
+            report.push(
+                "bad-proof",
+                Some("evault/manifest.jsonl"),
+                Some(c.root.to_string()),
+                None,
+                format!("checkpoint entry {} does not match the entries before it in the bundled log: the history was rewritten after it", entry.seq),
+            );
+            continue;
+        }
         let message = c.signed_message(&entry.order);
         for sig in &c.signatures {
             match keys.iter().find(|k| k.fingerprint() == sig.key) {

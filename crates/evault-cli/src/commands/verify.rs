@@ -57,24 +57,25 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "OK" } else { "PROBLEMS FOUND" }
 }
 
-/// Prints a report (JSON, or one line per finding and a summary) and
-/// returns 0 or 1, also when stdout is closed early.
-/// `; 2 checkpoint signatures verified (station-1 on #9, ...)`, or nothing.
+/// `; 2 checkpoint signatures verified (station-1 sha256:… on ORDER #9, ...)`, or nothing.
 fn signed(sigs: &[evault_core::SignedCheckpoint]) -> String {
     if sigs.is_empty() {
         return String::new();
     }
     let who: Vec<String> = sigs
         .iter()
-        .map(|s| format!("{} on {} #{}", s.key, s.order, s.seq))
+        .map(|s| format!("{} {} on {} #{}", s.key, s.fingerprint, s.order, s.seq))
         .collect();
     format!(
-        "; {} checkpoint signatures verified ({})",
+        "; {} checkpoint signature{} verified ({})",
         sigs.len(),
+        if sigs.len() == 1 { "" } else { "s" },
         who.join(", ")
     )
 }
 
+/// Prints a report (JSON, or one line per finding and a summary) and
+/// returns 0 or 1, also when stdout is closed early.
 fn print_report(
     ok: bool,
     json: bool,
