@@ -36,7 +36,6 @@ fn verify(vault: &Path, zip: &Path, previous: Option<&Path>) -> (i32, Vec<String
 /// Edits line 1 of the order's log and re-chains every later line and HEAD,
 /// as a forger rewriting the history would.
 fn rewrite_history(vault: &Path) {
-    use sha2::{Digest, Sha256};
     let path = manifest(vault, ORDER);
     let mut lines: Vec<String> = fs::read_to_string(&path)
         .unwrap()
@@ -44,28 +43,7 @@ fn rewrite_history(vault: &Path) {
         .map(str::to_owned)
         .collect();
     lines[0] = lines[0].replacen("\"recorded_by\":\"", "\"recorded_by\":\"forger-", 1);
-    let leaf = |l: &str| {
-        let d = Sha256::new()
-            .chain_update([0u8])
-            .chain_update(l.as_bytes())
-            .finalize();
-        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
-    for i in 1..lines.len() {
-        let prev = leaf(&lines[i - 1]);
-        let at = lines[i].find("\"prev\":\"sha256:").unwrap() + "\"prev\":\"sha256:".len();
-        lines[i].replace_range(at..at + 64, &prev);
-    }
-    fs::write(&path, lines.join("\n") + "\n").unwrap();
-    fs::write(
-        path.with_file_name("HEAD"),
-        format!(
-            "{{\"seq\":{},\"hash\":\"sha256:{}\"}}\n",
-            lines.len(),
-            leaf(lines.last().unwrap())
-        ),
-    )
-    .unwrap();
+    crate::util::rechain(&path, &mut lines, 0);
 }
 
 #[test]

@@ -17,7 +17,6 @@ fn ok(cmd: &mut Command) -> String {
 /// Replaces `from` by `to` in the order's log line that contains `marker`,
 /// then re-chains the later lines and HEAD (as a forger would).
 fn forge_line(vault: &Path, marker: &str, from: &str, to: &str) {
-    use sha2::{Digest, Sha256};
     let path = manifest(vault, ORDER);
     let mut lines: Vec<String> = fs::read_to_string(&path)
         .unwrap()
@@ -27,29 +26,7 @@ fn forge_line(vault: &Path, marker: &str, from: &str, to: &str) {
     let at = lines.iter().position(|l| l.contains(marker)).unwrap();
     assert!(lines[at].contains(from));
     lines[at] = lines[at].replacen(from, to, 1);
-    let leaf = |l: &str| {
-        let d = Sha256::new()
-            .chain_update([0u8])
-            .chain_update(l.as_bytes())
-            .finalize();
-        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
-    for i in at + 1..lines.len() {
-        let prev = leaf(&lines[i - 1]);
-        let p = lines[i].find("\"prev\":\"sha256:").unwrap() + "\"prev\":\"sha256:".len();
-        lines[i].replace_range(p..p + 64, &prev);
-    }
-    fs::write(&path, lines.join("\n") + "\n").unwrap();
-    let last = lines.last().unwrap();
-    fs::write(
-        path.with_file_name("HEAD"),
-        format!(
-            "{{\"seq\":{},\"hash\":\"sha256:{}\"}}\n",
-            lines.len(),
-            leaf(last)
-        ),
-    )
-    .unwrap();
+    crate::util::rechain(&path, &mut lines, at);
 }
 
 #[test]

@@ -496,34 +496,9 @@ fn verify_into_a_closed_pipe_still_exits_1() {
     assert_eq!(child.wait().unwrap().code(), Some(1));
 }
 
-/// Rewrites the `prev` links of every line after `from` (0-based) and the HEAD
-/// file, as a forger who re-chains an edited history would.
+/// Rewrites the `prev` links of every line after `from` and HEAD (see `util::rechain`).
 fn rechain(c: &Case, lines: &mut [String], from: usize) {
-    use sha2::{Digest, Sha256};
-    let leaf = |l: &str| {
-        let d = Sha256::new()
-            .chain_update([0u8])
-            .chain_update(l.as_bytes())
-            .finalize();
-        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
-    for i in from + 1..lines.len() {
-        let prev = leaf(&lines[i - 1]);
-        let at = lines[i].find("\"prev\":\"sha256:").unwrap() + "\"prev\":\"sha256:".len();
-        lines[i].replace_range(at..at + 64, &prev);
-    }
-    c.write_lines(lines);
-    let last = lines.last().unwrap();
-    let head = c.manifest().with_file_name("HEAD");
-    fs::write(
-        head,
-        format!(
-            "{{\"seq\":{},\"hash\":\"sha256:{}\"}}\n",
-            lines.len(),
-            leaf(last)
-        ),
-    )
-    .unwrap();
+    crate::util::rechain(&c.manifest(), lines, from);
 }
 
 #[test]

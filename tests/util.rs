@@ -225,3 +225,33 @@ pub fn noise(seed: u64, len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Re-links the `prev` of every line after `from` (0-based) and rewrites
+/// `HEAD`, as a forger re-chaining an edited log would; writes the log.
+pub fn rechain(log: &Path, lines: &mut [String], from: usize) {
+    use sha2::{Digest, Sha256};
+    let leaf = |l: &str| {
+        let d = Sha256::new()
+            .chain_update([0u8])
+            .chain_update(l.as_bytes())
+            .finalize();
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    const PREV: &str = "\"prev\":\"sha256:";
+    for i in from + 1..lines.len() {
+        let prev = leaf(&lines[i - 1]);
+        let at = lines[i].find(PREV).unwrap() + PREV.len();
+        lines[i].replace_range(at..at + 64, &prev);
+    }
+    fs::write(log, lines.join("\n") + "\n").unwrap();
+    let last = lines.last().unwrap();
+    fs::write(
+        log.with_file_name("HEAD"),
+        format!(
+            "{{\"seq\":{},\"hash\":\"sha256:{}\"}}\n",
+            lines.len(),
+            leaf(last)
+        ),
+    )
+    .unwrap();
+}
