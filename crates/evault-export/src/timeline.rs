@@ -127,40 +127,51 @@ pub(crate) fn read(seq: u64, e: &Evidence, bytes: &[u8]) -> Read {
     }
 }
 
-/// Splits a CSV line (quotes with `""` escapes).
-fn csv_fields(line: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
+/// Splits CSV text into records of fields (RFC 4180: quotes with `""`
+/// escapes; a quoted field may hold commas and line breaks, which stay in
+/// the field instead of starting a new record). Fields are trimmed; blank
+/// records are dropped.
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let mut record = vec![String::new()];
     let mut quoted = false;
-    let mut chars = line.chars().peekable();
+    let mut chars = text.chars().peekable();
+    let mut end_record = |record: &mut Vec<String>| {
+        let fields: Vec<String> = record.drain(..).map(|f| f.trim().to_owned()).collect();
+        if fields.iter().any(|f| !f.is_empty()) {
+            records.push(fields);
+        }
+        record.push(String::new());
+    };
     while let Some(c) = chars.next() {
         match (c, quoted) {
             ('"', true) if chars.peek() == Some(&'"') => {
                 chars.next();
-                if let Some(f) = out.last_mut() {
+                if let Some(f) = record.last_mut() {
                     f.push('"');
                 }
             }
             ('"', _) => quoted = !quoted,
-            (',', false) => out.push(String::new()),
+            (',', false) => record.push(String::new()),
+            ('\r', false) if chars.peek() == Some(&'\n') => {}
+            ('\n' | '\r', false) => end_record(&mut record),
             (c, _) => {
-                if let Some(f) = out.last_mut() {
+                if let Some(f) = record.last_mut() {
                     f.push(c);
                 }
             }
         }
     }
-    out.iter().map(|f| f.trim().to_owned()).collect()
+    end_record(&mut record);
+    records
 }
 
 /// CSV rows as header-name -> value maps (names lowercased).
 fn csv_rows(text: &str) -> Option<(Vec<String>, Vec<Vec<String>>)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<String> = csv_fields(lines.next()?)
-        .iter()
-        .map(|h| h.to_lowercase())
-        .collect();
-    Some((header, lines.map(csv_fields).collect()))
+    let mut records = csv_records(text).into_iter();
+    let header: Vec<String> = records.next()?.iter().map(|h| h.to_lowercase()).collect();
+    Some((header, records.collect()))
 }
 
 fn column(header: &[String], names: &[&str]) -> Option<usize> {
@@ -354,7 +365,9 @@ pub(crate) fn render(mut events: Vec<Event>) -> String {
         "Timeline (times with an offset are ordered by their instant; \"zone unknown\" times are ordered as if UTC)\n\n",
     );
     for e in events {
-        s.push_str(&format!("{}  [entry {}]  {}\n", e.shown, e.seq, e.what));
+        // One line per event: a line break inside a message cannot pass for another event.
+        let what = e.what.replace(['\n', '\r'], " ");
+        s.push_str(&format!("{}  [entry {}]  {what}\n", e.shown, e.seq));
     }
     s
 }
@@ -362,6 +375,19 @@ pub(crate) fn render(mut events: Vec<Event>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_line_breaks_stay_in_their_field() {
+        // A message with a line break must not become a forged second message.
+        let csv = "time,sender,text\r\n2026-11-24 18:02,buyer,\"where is it?\n2026-11-24 18:03,seller,it was refunded\"\r\n2026-11-24 18:20,seller,\"tracking says \"\"delivered\"\", at the door\"\n";
+        let rows = csv_rows(csv).unwrap().1;
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(
+            rows[0][2],
+            "where is it?\n2026-11-24 18:03,seller,it was refunded"
+        );
+        assert_eq!(rows[1][2], "tracking says \"delivered\", at the door");
+    }
 
     #[test]
     fn chat_formats_and_tracking_shapes_are_read() {
