@@ -2,11 +2,10 @@
 //! consistency proof from the previous export; `verify-bundle --previous`
 //! confirms two bundles tell one history, and catches a rewritten one.
 
-use std::fs;
 use std::path::Path;
 
 use crate::export::{ORDER, disputed, export, members, rewrite};
-use crate::util::{evault, manifest, run};
+use crate::util::{evault, forge_line, manifest, run};
 
 fn checkpoint_json(zip: &Path) -> serde_json::Value {
     let (_, bytes) = members(zip)
@@ -31,19 +30,6 @@ fn verify(vault: &Path, zip: &Path, previous: Option<&Path>) -> (i32, Vec<String
         .map(|f| f["code"].as_str().unwrap().to_owned())
         .collect();
     (code, codes)
-}
-
-/// Edits line 1 of the order's log and re-chains every later line and HEAD,
-/// as a forger rewriting the history would.
-fn rewrite_history(vault: &Path) {
-    let path = manifest(vault, ORDER);
-    let mut lines: Vec<String> = fs::read_to_string(&path)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    lines[0] = lines[0].replacen("\"recorded_by\":\"", "\"recorded_by\":\"forger-", 1);
-    crate::util::rechain(&path, &mut lines, 0);
 }
 
 #[test]
@@ -96,7 +82,13 @@ fn later_bundles_prove_they_extend_earlier_ones_and_rewrites_are_caught() {
 
     // The history is rewritten and re-chained: verify names the checkpoint
     // that catches it, and a bundle made from it disagrees with the earlier one.
-    rewrite_history(&vault);
+    // Line 1 edited and every later line and HEAD re-chained, as a forger would.
+    forge_line(
+        &manifest(&vault, ORDER),
+        "\"seq\":1,",
+        "\"recorded_by\":\"",
+        "\"recorded_by\":\"forger-",
+    );
     let (code, out, _) = run(evault(&vault).args(["verify", "--json"]));
     assert_eq!(code, 1);
     assert!(out.contains("checkpoint-mismatch"), "{out}");

@@ -2,31 +2,15 @@
 //! checked by `verify` and `verify-bundle`, forgeries named.
 
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 
-use crate::export::{ORDER, disputed, export, members, rewrite};
-use crate::util::{evault, manifest, run};
+use crate::export::{ORDER, disputed, members, rewrite};
+use crate::util::{evault, forge_line, manifest, run};
 
 fn ok(cmd: &mut Command) -> String {
     let (code, out, err) = run(cmd);
     assert_eq!(code, 0, "{cmd:?}: {out}{err}");
     out
-}
-
-/// Replaces `from` by `to` in the order's log line that contains `marker`,
-/// then re-chains the later lines and HEAD (as a forger would).
-fn forge_line(vault: &Path, marker: &str, from: &str, to: &str) {
-    let path = manifest(vault, ORDER);
-    let mut lines: Vec<String> = fs::read_to_string(&path)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    let at = lines.iter().position(|l| l.contains(marker)).unwrap();
-    assert!(lines[at].contains(from));
-    lines[at] = lines[at].replacen(from, to, 1);
-    crate::util::rechain(&path, &mut lines, at);
 }
 
 #[test]
@@ -168,7 +152,7 @@ fn checkpoints_are_signed_verified_and_forgeries_named() {
     let old = &log[sig_at..sig_at + 8];
     let new = if old.starts_with('0') { "1" } else { "0" };
     let new = format!("{new}{}", &old[1..]);
-    forge_line(&vault, old, old, &new);
+    forge_line(&manifest(&vault, ORDER), old, old, &new);
     let (code, out, _) = run(evault(&vault).args(["verify", "--json"]));
     assert_eq!(code, 1);
     assert!(out.contains("signature-invalid"), "{out}");
@@ -176,5 +160,4 @@ fn checkpoints_are_signed_verified_and_forgeries_named() {
     fs::remove_file(vault.join("keys/ops.pub.pem")).unwrap();
     let (_, out, _) = run(evault(&vault).args(["verify", "--json"]));
     assert!(out.contains("signature-unknown-key"), "{out}");
-    let _ = export;
 }

@@ -255,3 +255,21 @@ pub fn rechain(log: &Path, lines: &mut [String], from: usize) {
     )
     .unwrap();
 }
+
+/// Replaces `from` by `to` in the first line of the log that contains
+/// `marker`, then re-chains the later lines and `HEAD` ([`rechain`]).
+pub fn forge_line(log: &Path, marker: &str, from: &str, to: &str) {
+    let mut lines: Vec<String> = fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let at = lines.iter().position(|l| l.contains(marker)).unwrap();
+    assert!(
+        lines[at].contains(from),
+        "{from:?} is not in line {}",
+        at + 1
+    );
+    lines[at] = lines[at].replacen(from, to, 1);
+    rechain(log, &mut lines, at);
+}

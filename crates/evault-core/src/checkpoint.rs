@@ -10,7 +10,7 @@ use crate::append::Item;
 use crate::entry::{Body, Recorded};
 use crate::error::{Error, Result};
 use crate::id::{EntryHash, OrderId};
-use crate::keys::StationKey;
+use crate::keys::{PublicKey, StationKey};
 use crate::merkle::root;
 use crate::read::OrderLog;
 use crate::vault::Vault;
@@ -47,6 +47,49 @@ impl Checkpoint {
         )
         .into_bytes()
     }
+
+    /// The root that the first `size` of `before` (the entry hashes before
+    /// this checkpoint) have now; `None` when it claims more entries than that.
+    pub fn root_now(&self, before: &[EntryHash]) -> Option<EntryHash> {
+        let n = usize::try_from(self.size).ok()?;
+        Some(EntryHash::from_bytes(root(before.get(..n)?)))
+    }
+
+    /// Whether the entries before it still hash to its root.
+    pub fn matches(&self, before: &[EntryHash]) -> bool {
+        self.root_now(before) == Some(self.root)
+    }
+
+    /// Each signature, checked against `keys` (matched by fingerprint).
+    pub fn check_signatures<'k>(
+        &self,
+        order: &OrderId,
+        keys: &'k [PublicKey],
+    ) -> Vec<(&CheckpointSignature, SignatureCheck<'k>)> {
+        let message = self.signed_message(order);
+        self.signatures
+            .iter()
+            .map(|sig| {
+                let check = match keys.iter().find(|k| k.fingerprint() == sig.key) {
+                    None => SignatureCheck::UnknownKey,
+                    Some(k) if k.verifies(&message, &sig.ed25519) => SignatureCheck::Verified(k),
+                    Some(k) => SignatureCheck::Invalid(k),
+                };
+                (sig, check)
+            })
+            .collect()
+    }
+}
+
+/// What checking one checkpoint signature found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureCheck<'k> {
+    /// The key with this fingerprint signed these bytes.
+    Verified(&'k PublicKey),
+    /// The key with this fingerprint did not sign these bytes.
+    Invalid(&'k PublicKey),
+    /// No key with this fingerprint is known.
+    UnknownKey,
 }
 
 impl OrderLog {

@@ -145,11 +145,12 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         })
 }
 
-fn parse_hex32(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+/// `N` bytes from exactly `2 × N` lowercase hex digits.
+pub(crate) fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if s.len() != 2 * N || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
     }
-    let mut out = [0u8; 32];
+    let mut out = [0u8; N];
     for (i, o) in out.iter_mut().enumerate() {
         *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
     }
@@ -193,7 +194,7 @@ macro_rules! digest_id {
             type Err = String;
             fn from_str(s: &str) -> std::result::Result<Self, String> {
                 let hex = s.strip_prefix($prefix).unwrap_or(s);
-                parse_hex32(hex)
+                parse_hex::<32>(hex)
                     .map(Self)
                     .ok_or_else(|| format!("{s:?} is not a {}64 lowercase hex digest", $prefix))
             }

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::durable::sync_dir;
 use crate::error::{Error, IoContext, Result};
-use crate::id::hex;
+use crate::id::{hex, parse_hex};
 use crate::vault::Vault;
 
 /// The folder of registered public keys, inside the vault.
@@ -79,7 +79,7 @@ impl PublicKey {
 
     /// Whether `signature` (64 bytes, hex) is this key's over `message`.
     pub fn verifies(&self, message: &[u8], signature_hex: &str) -> bool {
-        let Some(bytes) = unhex64(signature_hex) else {
+        let Some(bytes) = parse_hex::<64>(signature_hex) else {
             return false;
         };
         self.key
@@ -90,17 +90,6 @@ impl PublicKey {
 
 fn fingerprint(key: &VerifyingKey) -> String {
     format!("sha256:{}", hex(&Sha256::digest(key.as_bytes())))
-}
-
-fn unhex64(s: &str) -> Option<[u8; 64]> {
-    if s.len() != 128 {
-        return None;
-    }
-    let mut out = [0u8; 64];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 /// A station's or operator's signing key.

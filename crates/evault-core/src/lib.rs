@@ -56,7 +56,7 @@ pub mod verify;
 
 pub use actor::Actor;
 pub use append::{AddOutcome, NewEvidence, Source};
-pub use checkpoint::{Checkpoint, CheckpointSignature};
+pub use checkpoint::{Checkpoint, CheckpointSignature, SignatureCheck};
 pub use dispute::{Dispute, DisputeReason, ExportRecord};
 pub use entry::{Body, Entry, Evidence, ImageInfo, Recorded, Timestamp};
 pub use error::{Error, Result};

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::checkpoint::SignatureCheck;
 use crate::entry::{Body, Entry, Timestamp};
 use crate::error::Result;
 use crate::id::{Blake3Hash, BlobId, EntryHash, OrderId};
@@ -376,10 +377,7 @@ fn check_checkpoint(
         );
         return;
     }
-    let now = usize::try_from(c.size)
-        .ok()
-        .and_then(|n| leaves.get(..n))
-        .map(|l| EntryHash::from_bytes(crate::merkle::root(l)));
+    let now = c.root_now(leaves);
     if now != Some(c.root) {
         ctx.push(Severity::Problem, "checkpoint-mismatch", Some(label), seq, None, Some(c.root.to_string()), now.map(|h| h.to_string()),
             format!("entries 1 to {} no longer hash to the root this checkpoint recorded: the history before it was rewritten after the checkpoint was taken (compare with copies of the checkpoint held elsewhere, such as exported bundles)", c.size));
@@ -402,19 +400,14 @@ fn check_checkpoint(
 
 /// A checkpoint's signatures, against the vault's registered keys.
 fn check_signatures(c: &crate::Checkpoint, order: &OrderId, seq: u64, label: &str, ctx: &mut Ctx) {
-    let message = c.signed_message(order);
-    for sig in &c.signatures {
-        let key = ctx
-            .keys
-            .iter()
-            .find(|k| k.fingerprint() == sig.key)
-            .cloned();
-        match key {
-            None => ctx.push(Severity::Problem, "signature-unknown-key", Some(label), Some(seq), None, None, Some(sig.key.clone()),
+    let keys = std::mem::take(&mut ctx.keys);
+    for (sig, check) in c.check_signatures(order, &keys) {
+        match check {
+            SignatureCheck::UnknownKey => ctx.push(Severity::Problem, "signature-unknown-key", Some(label), Some(seq), None, None, Some(sig.key.clone()),
                 "this checkpoint is signed by a key that is not registered in the vault (keys/): a signature nobody can check, or a forged one".into()),
-            Some(k) if !k.verifies(&message, &sig.ed25519) => ctx.push(Severity::Problem, "signature-invalid", Some(label), Some(seq), None, None, Some(format!("{} ({})", k.name, sig.key)),
+            SignatureCheck::Invalid(k) => ctx.push(Severity::Problem, "signature-invalid", Some(label), Some(seq), None, None, Some(format!("{} ({})", k.name, sig.key)),
                 format!("the signature by {} does not match this checkpoint's bytes: the checkpoint was changed after it was signed, or the signature was forged", k.name)),
-            Some(k) => ctx.signed.push(SignedCheckpoint {
+            SignatureCheck::Verified(k) => ctx.signed.push(SignedCheckpoint {
                 order: label.to_owned(),
                 seq,
                 size: c.size,
@@ -423,6 +416,7 @@ fn check_signatures(c: &crate::Checkpoint, order: &OrderId, seq: u64, label: &st
             }),
         }
     }
+    ctx.keys = keys;
 }
 
 fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use evault_core::{
-    Actor, Body, Checkpoint, DisputeReason, Evidence, EvidenceKind, ExportRecord, OrderId,
-    Recorded, Vault,
+    Actor, Body, Checkpoint, DisputeReason, EntryHash, Evidence, EvidenceKind, ExportRecord,
+    OrderId, Recorded, SignatureCheck, Vault,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -184,20 +184,16 @@ pub fn export(
     // signatures must verify: a bundle is never cut, or signed, over a
     // rewritten history.
     let keys = vault.keys()?;
+    let hashes: Vec<EntryHash> = log.entries.iter().map(|r| r.hash).collect();
     for (i, r) in log.entries.iter().enumerate() {
         let Body::Checkpoint(c) = &r.entry.body else {
             continue;
         };
-        let sigs_ok = c.signatures.iter().all(|s| {
-            keys.iter().any(|k| {
-                k.fingerprint() == s.key && k.verifies(&c.signed_message(order), &s.ed25519)
-            })
-        });
-        if c.size > i as u64
-            || log.root_at(c.size) != Some(c.root)
-            || c.vault != vault.id()
-            || !sigs_ok
-        {
+        let sigs_ok = c
+            .check_signatures(order, &keys)
+            .iter()
+            .all(|(_, check)| matches!(check, SignatureCheck::Verified(_)));
+        if !c.matches(&hashes[..i]) || c.vault != vault.id() || !sigs_ok {
             return Err(Error::CheckpointMismatch {
                 order: order.to_string(),
                 seq: r.entry.seq,
@@ -435,7 +431,7 @@ pub fn export(
         })
         .flatten()
         .collect();
-    for key in vault.keys()? {
+    for key in &keys {
         if signers.contains(key.fingerprint().as_str()) {
             bag.tag(
                 &format!("evault/keys/{}.pub.pem", key.name),

@@ -124,6 +124,15 @@ impl Inputs<'_> {
         }
     }
 
+    fn not_taken(&self, e: &Evidence) -> String {
+        format!(
+            "left out: {} is not a type {} takes ({})",
+            e.media_type,
+            self.profile.name,
+            self.kept()
+        )
+    }
+
     fn photo(&self, seq: u64, e: &Evidence, shown: Shown) -> Photo {
         let (recorded_at, by) = self.recorders.get(&seq).cloned().unwrap_or_default();
         Photo {
@@ -293,12 +302,7 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
                     inp.kept()
                 )
             } else {
-                format!(
-                    "left out: {} is not a type {} takes ({})",
-                    e.media_type,
-                    profile.name,
-                    inp.kept()
-                )
+                inp.not_taken(e)
             };
             fit.push(line(*seq, e, None, why));
         } else if chosen.len() >= room {
@@ -506,12 +510,7 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
                     inp.kept()
                 )
             } else {
-                format!(
-                    "left out: {} is not a type {} takes ({})",
-                    e.media_type,
-                    profile.name,
-                    inp.kept()
-                )
+                inp.not_taken(e)
             };
             fit.push(line(*seq, e, None, why));
         }

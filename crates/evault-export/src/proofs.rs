@@ -55,16 +55,11 @@ pub(crate) struct Previous {
     pub(crate) consistency: Vec<String>,
 }
 
+/// A SHA-256 digest written as hex, with or without `sha256:`.
 fn unhex32(s: &str) -> Option<[u8; 32]> {
-    let s = s.strip_prefix("sha256:").unwrap_or(s);
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
+    let bare = s.strip_prefix("sha256:").unwrap_or(s);
+    let hash: EntryHash = format!("sha256:{bare}").parse().ok()?;
+    Some(*hash.as_bytes())
 }
 
 /// Builds the file for a bundle covering `log` (whose entry `cp_seq` is the checkpoint `cp`).

@@ -5,8 +5,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use evault_core::Entry;
 use evault_core::merkle::leaf_hash;
+use evault_core::{Entry, SignatureCheck};
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha512};
 
@@ -370,6 +370,7 @@ fn check_signatures(report: &mut BundleReport, texts: &BTreeMap<String, Vec<u8>>
         }
     }
     let lines = log_lines(texts);
+    let leaves: Vec<evault_core::EntryHash> = lines.iter().map(|l| leaf_hash(l)).collect();
     for (i, line) in lines.iter().enumerate() {
         let Ok(entry) = serde_json::from_slice::<evault_core::Entry>(line) else {
             continue;
@@ -378,9 +379,7 @@ fn check_signatures(report: &mut BundleReport, texts: &BTreeMap<String, Vec<u8>>
             continue;
         };
         // A signature only counts for a checkpoint that matches the log.
-        let matches = c.size <= i as u64
-            && crate::proofs::prefix_root(&lines, c.size) == Some(*c.root.as_bytes());
-        if !matches {
+        if !c.matches(&leaves[..i]) {
             report.push(
                 "bad-proof",
                 Some("evault/manifest.jsonl"),
@@ -390,24 +389,23 @@ fn check_signatures(report: &mut BundleReport, texts: &BTreeMap<String, Vec<u8>>
             );
             continue;
         }
-        let message = c.signed_message(&entry.order);
-        for sig in &c.signatures {
-            match keys.iter().find(|k| k.fingerprint() == sig.key) {
-                None => report.push(
+        for (sig, check) in c.check_signatures(&entry.order, &keys) {
+            match check {
+                SignatureCheck::UnknownKey => report.push(
                     "signature-unknown-key",
                     Some("evault/manifest.jsonl"),
                     None,
                     Some(sig.key.clone()),
                     format!("checkpoint entry {} is signed by a key the bundle does not carry (evault/keys/)", entry.seq),
                 ),
-                Some(k) if !k.verifies(&message, &sig.ed25519) => report.push(
+                SignatureCheck::Invalid(k) => report.push(
                     "signature-invalid",
                     Some("evault/manifest.jsonl"),
                     None,
                     Some(format!("{} ({})", k.name, sig.key)),
                     format!("the signature by {} does not match checkpoint entry {}: it was changed after it was signed, or the signature was forged", k.name, entry.seq),
                 ),
-                Some(k) => report.signatures.push(evault_core::SignedCheckpoint {
+                SignatureCheck::Verified(k) => report.signatures.push(evault_core::SignedCheckpoint {
                     order: entry.order.to_string(),
                     seq: entry.seq,
                     size: c.size,
@@ -596,7 +594,7 @@ fn check_log(
     digests: &BTreeMap<String, (String, String, u64)>,
     texts: &BTreeMap<String, Vec<u8>>,
 ) {
-    let Some(log) = texts.get("evault/manifest.jsonl") else {
+    if !texts.contains_key("evault/manifest.jsonl") {
         report.push(
             "missing-tag-file",
             Some("evault/manifest.jsonl"),
@@ -605,15 +603,10 @@ fn check_log(
             "the order's log is missing from the bundle",
         );
         return;
-    };
+    }
     let mut prev = None;
     let mut by_seq = BTreeMap::new();
-    for (i, line) in log
-        .strip_suffix(b"\n")
-        .unwrap_or(log)
-        .split(|b| *b == b'\n')
-        .enumerate()
-    {
+    for (i, line) in log_lines(texts).into_iter().enumerate() {
         report.log_entries += 1;
         let Ok(entry) = serde_json::from_slice::<Entry>(line) else {
             report.push(
