@@ -12,5 +12,7 @@ mod golden;
 mod ids;
 mod keys;
 mod sniffing;
+mod stamp;
 mod tamper;
+mod tsa;
 mod util;

@@ -31,6 +31,11 @@ pub struct Global {
     /// The private key (PKCS#8 PEM) that signs checkpoints, registered in the vault.
     #[arg(long, global = true, env = "EVAULT_KEY", value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// Trust anchors for RFC 3161 time-stamps: a PEM file or a folder of
+    /// .pem/.crt files (the TSA roots you trust). Without it, valid stamps
+    /// show as "valid, TSA not trusted".
+    #[arg(long, global = true, env = "EVAULT_TSA_CA", value_name = "PEM|DIR")]
+    pub tsa_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +113,9 @@ pub enum Command {
     /// Signing keys: make one, register a public key, list them.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// RFC 3161 time-stamps over the order's latest checkpoint: `stamp ORDER --tsa URL`, or
+    /// `stamp request` then `stamp attach` for a TSA reached another way.
+    Stamp(StampArgs),
     /// Record a checkpoint: the size and Merkle root of the order's log so far.
     Checkpoint {
         /// The order id.
@@ -225,5 +233,40 @@ pub enum KeyCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `evault stamp`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct StampArgs {
+    #[command(subcommand)]
+    pub action: Option<StampCommand>,
+    /// The order (with --tsa: request, send over HTTP, check and record the reply).
+    #[arg(required = true)]
+    pub order: Option<String>,
+    /// The time-stamp authority's URL (http://; the reply is signed, so TLS adds nothing to its proof).
+    #[arg(long, value_name = "URL", required = true)]
+    pub tsa: Option<String>,
+}
+
+/// `evault stamp request|attach`.
+#[derive(Debug, Subcommand)]
+pub enum StampCommand {
+    /// Write a TimeStampReq (DER, SHA-256, nonce, certReq) over the latest checkpoint, recording
+    /// a checkpoint first when entries came after it; the vault keeps the request for `attach`.
+    Request {
+        /// The order.
+        order: String,
+        /// Where to write the request (.tsq).
+        #[arg(short, long, value_name = "FILE.tsq")]
+        output: PathBuf,
+    },
+    /// Check a TSA's reply (.tsr) against the waiting request and record it.
+    Attach {
+        /// The order.
+        order: String,
+        /// The TSA's reply (DER TimeStampResp).
+        reply: PathBuf,
     },
 }

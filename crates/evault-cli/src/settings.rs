@@ -47,6 +47,16 @@ pub fn key(global: &Global) -> Result<Option<evault_core::StationKey>> {
         .transpose()
 }
 
+/// The TSA trust anchors from `--tsa-ca` / `EVAULT_TSA_CA` (none when not given).
+pub fn tsa_anchors(global: &Global) -> Result<evault_core::timestamp::Anchors> {
+    match &global.tsa_ca {
+        Some(path) => {
+            evault_core::timestamp::Anchors::load(path).context("check --tsa-ca / EVAULT_TSA_CA")
+        }
+        None => Ok(evault_core::timestamp::Anchors::none()),
+    }
+}
+
 /// Parses an order id.
 pub fn order(raw: &str) -> Result<OrderId> {
     Ok(raw.parse::<OrderId>()?)

@@ -224,11 +224,15 @@ impl Vault {
     pub fn record(&self, order: &OrderId, body: Body, actor: &Actor) -> Result<Recorded> {
         if matches!(
             body,
-            Body::Evidence(_) | Body::Retract { .. } | Body::Repair { .. } | Body::Checkpoint(_)
+            Body::Evidence(_)
+                | Body::Retract { .. }
+                | Body::Repair { .. }
+                | Body::Checkpoint(_)
+                | Body::Stamp(_)
         ) {
             return Err(Error::InvalidText {
                 field: "entry",
-                why: "evidence, retractions, repairs and checkpoints have their own calls",
+                why: "evidence, retractions, repairs, checkpoints and stamps have their own calls",
             });
         }
         let mut v = self.commit_bodies(order, vec![Item::Body(body)], actor)?;

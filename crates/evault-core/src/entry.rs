@@ -111,6 +111,8 @@ pub enum Body {
     Export(ExportRecord),
     /// The size and Merkle root of the log before it ([`Vault::checkpoint`](crate::Vault::checkpoint)).
     Checkpoint(crate::checkpoint::Checkpoint),
+    /// An RFC 3161 time-stamp over a checkpoint ([`Vault::stamp_attach`](crate::Vault::stamp_attach)).
+    Stamp(crate::stamp::StampRecord),
 }
 
 /// An evidence file.

@@ -65,6 +65,14 @@ pub enum Error {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// A time-stamp request or reply cannot be made, read or accepted.
+    #[error("time-stamp for order {order:?}: {why}")]
+    Stamp {
+        /// The order.
+        order: String,
+        /// What is wrong and what to do.
+        why: String,
+    },
     /// A signing key cannot be made, read or used.
     #[error("key {name}: {why}")]
     Key {

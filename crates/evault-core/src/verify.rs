@@ -27,6 +27,10 @@ pub struct VerifyOptions {
     pub order: Option<OrderId>,
     /// Re-hash blobs with BLAKE3 only (SHA-256 is not recomputed).
     pub fast: bool,
+    /// The certificates a time-stamp authority's chain must reach for its
+    /// stamps to count as trusted (none: every valid stamp is "valid, TSA
+    /// not trusted").
+    pub tsa_anchors: evault_timestamp::Anchors,
 }
 
 /// How serious a finding is.
@@ -101,6 +105,29 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Checkpoint signatures that verified with a registered key.
     pub signatures: Vec<SignedCheckpoint>,
+    /// RFC 3161 stamps that verified (trusted or not).
+    pub stamps: Vec<StampedCheckpoint>,
+}
+
+/// An RFC 3161 stamp whose token checked out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StampedCheckpoint {
+    /// The order.
+    pub order: String,
+    /// The stamp entry.
+    pub seq: u64,
+    /// The checkpoint entry it is over.
+    pub checkpoint: u64,
+    /// The entries that checkpoint covers (1 to `size`).
+    pub size: u64,
+    /// The TSA's time, RFC 3339.
+    pub time: String,
+    /// The TSA certificate's subject.
+    pub tsa: String,
+    /// `valid and trusted` or `valid, TSA not trusted`.
+    pub verdict: &'static str,
+    /// The anchor reached, or why the TSA is not trusted.
+    pub trust: String,
 }
 
 /// A checkpoint signature that verified.
@@ -138,6 +165,8 @@ struct Ctx {
     vault_id: String,
     keys: Vec<crate::PublicKey>,
     signed: Vec<SignedCheckpoint>,
+    anchors: evault_timestamp::Anchors,
+    stamped: Vec<StampedCheckpoint>,
     findings: Vec<Finding>,
     refs: BTreeMap<BlobId, Vec<Ref>>,
     entries: u64,
@@ -183,6 +212,8 @@ impl Vault {
             vault_id: self.id().to_owned(),
             keys: self.keys()?,
             signed: Vec::new(),
+            anchors: options.tsa_anchors.clone(),
+            stamped: Vec::new(),
         };
         let dirs: Vec<(String, OrderDir)> = match &options.order {
             Some(order) => {
@@ -208,6 +239,7 @@ impl Vault {
             fast: options.fast,
             findings,
             signatures: ctx.signed,
+            stamps: ctx.stamped,
         })
     }
 
@@ -419,6 +451,58 @@ fn check_signatures(c: &crate::Checkpoint, order: &OrderId, seq: u64, label: &st
     ctx.keys = keys;
 }
 
+/// A stamp entry: its token must verify over the checkpoint it names.
+fn check_stamp(
+    s: &crate::StampRecord,
+    checkpoints: &HashMap<u64, crate::Checkpoint>,
+    order: &OrderId,
+    seq: u64,
+    label: &str,
+    ctx: &mut Ctx,
+) {
+    let Some(c) = checkpoints.get(&s.checkpoint) else {
+        ctx.push(Severity::Problem, "stamp-invalid", Some(label), Some(seq), None, Some("an earlier checkpoint entry".into()), Some(format!("entry {}", s.checkpoint)),
+            "this stamp names an entry that is not an earlier checkpoint of this order: it was edited or forged".into());
+        return;
+    };
+    let message = c.signed_message(order);
+    let checked = match s.reply_der() {
+        Some(der) => evault_timestamp::check_reply(
+            &der,
+            &evault_timestamp::Expected {
+                message: &message,
+                nonce: None,
+            },
+            &ctx.anchors,
+        ),
+        None => Err(evault_timestamp::Error::invalid(
+            "encoding",
+            "the reply is not base64",
+        )),
+    };
+    match checked {
+        Ok(stamp) => {
+            let trust = stamp.trust.describe();
+            if !ctx.anchors.is_empty() && matches!(stamp.trust, evault_timestamp::Trust::NotTrusted { .. }) {
+                ctx.push(Severity::Notice, "stamp-untrusted", Some(label), Some(seq), None, Some("a chain to the given TSA trust anchors".into()), Some(stamp.tsa.clone()),
+                    format!("this stamp is valid but its TSA is not among the trust anchors given ({trust}); trust it only if you trust that TSA"));
+            }
+            ctx.stamped.push(StampedCheckpoint {
+                order: label.to_owned(),
+                seq,
+                checkpoint: s.checkpoint,
+                size: c.size,
+                time: stamp.time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                tsa: stamp.tsa.clone(),
+                verdict: stamp.verdict(),
+                trust,
+            });
+        }
+        Err(e) => ctx.push(Severity::Problem, "stamp-invalid", Some(label), Some(seq), None, None, Some(e.to_string()),
+            format!("the RFC 3161 time-stamp over checkpoint entry {} does not verify: the token or the checkpoint was changed, or the token is for other data", s.checkpoint)),
+    }
+}
+
 fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
     let (head, bytes, complete) = dir.snapshot()?;
     let mut label = key.to_owned();
@@ -431,6 +515,7 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
     let mut order_id: Option<OrderId> = None;
     let mut last_seq = 0u64;
     let mut leaves: Vec<EntryHash> = Vec::new();
+    let mut checkpoints: HashMap<u64, crate::Checkpoint> = HashMap::new();
     for (i, line) in lines(&bytes[..complete]).enumerate() {
         ctx.entries += 1;
         let line_no = i as u64 + 1;
@@ -583,7 +668,9 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
             Body::Checkpoint(c) => {
                 check_checkpoint(c, &leaves, line_no, &label, ctx);
                 check_signatures(c, &entry.order, line_no, &label, ctx);
+                checkpoints.insert(seq, c.clone());
             }
+            Body::Stamp(s) => check_stamp(s, &checkpoints, &entry.order, seq, &label, ctx),
             Body::Note { .. } | Body::Dispute(_) | Body::Export(_) => {}
         }
         seen.insert(

@@ -85,6 +85,18 @@ pub enum Error {
         /// The checkpoint entry.
         seq: u64,
     },
+    /// A stamp entry's RFC 3161 token does not verify.
+    #[error(
+        "order {order:?}: the time-stamp in entry {seq} does not verify ({why}); run `evault verify` and restore the order from a backup before exporting"
+    )]
+    StampInvalid {
+        /// The order.
+        order: String,
+        /// The stamp entry.
+        seq: u64,
+        /// What failed.
+        why: String,
+    },
     /// A PDF could not be made.
     #[error("making the PDFs: {why}")]
     Pdf {

@@ -200,6 +200,7 @@ pub fn export(
             });
         }
     }
+    let mut stamps = crate::stamps::checked(&log, order)?;
     let last_other = log
         .entries
         .iter()
@@ -287,10 +288,12 @@ pub fn export(
     } else {
         format!("; signed by {}", signers.join(", "))
     };
+    stamps.retain(|s| s.seq < through_seq);
     let head = format!(
-        "entries 1 to {} have the Merkle root {} (checkpoint, entry {through_seq}){signed}. No trusted timestamp (RFC 3161) yet: times are the recording station's clock",
+        "entries 1 to {} have the Merkle root {} (checkpoint, entry {through_seq}){signed}",
         checkpoint.size, checkpoint.root
     );
+    let stamp_lines = crate::stamps::describe(&stamps);
     let gathered = gather(vault, &log, &retracted)?;
     let recorders: Recorders = log
         .entries
@@ -320,6 +323,7 @@ pub fn export(
         evidence: &evidence,
         through_seq,
         head: &head,
+        stamps: &stamp_lines,
         created: options.created,
         paper: options.paper,
         pdfa: profile.pdfa,
@@ -439,6 +443,7 @@ pub fn export(
             );
         }
     }
+    crate::stamps::add_to(&mut bag, &stamps);
     let report = fit_report(profile, reason, &files, summary_only.as_ref(), &fit, &notes);
     bag.tag("evault/fit-report.txt", report.into_bytes());
     bag.tag(
@@ -803,6 +808,11 @@ fn readme(order: &OrderId, profile: &Profile, reason: DisputeReason) -> String {
         "                          bundle carries them itself: compare their fingerprints with"
             .into(),
         "                          ones you got from the seller another way)".into(),
+        "  evault/stamps/          RFC 3161 time-stamps over checkpoints, if any: entry-N.tsr is"
+            .into(),
+        "                          the authority's reply (log entry N), entry-N.data the exact"
+            .into(),
+        "                          checkpoint statement it covers".into(),
         String::new(),
         "What it shows: these bytes were recorded at the times in the log, by the operators".into(),
         "and stations named there, and have not changed since. It does not show what was".into(),
@@ -817,6 +827,20 @@ fn readme(order: &OrderId, profile: &Profile, reason: DisputeReason) -> String {
         String::new(),
         "Each original's SHA-256 is in its log entry (field \"sha256\"): compare".into(),
         "  sha256sum data/originals/0001-*        with entry 1 of evault/manifest.jsonl".into(),
+        String::new(),
+        "Trusted time (when evault/stamps/ exists)".into(),
+        "  A time-stamp authority (TSA) signed, at its own clock's time, the statement".into(),
+        "  \"this vault's order log had these N entries with this Merkle root\". Check it with"
+            .into(),
+        "  the TSA's root certificate (from the TSA, not from this bundle):".into(),
+        "  openssl ts -verify -in evault/stamps/entry-N.tsr -data evault/stamps/entry-N.data \\"
+            .into(),
+        "    -CAfile TSA-ROOT.pem".into(),
+        "  or: evault verify-bundle --tsa-ca TSA-ROOT.pem BUNDLE.zip (also checks that the".into(),
+        "  statement matches the log). What it shows: log entries 1 to N existed, unchanged,"
+            .into(),
+        "  no later than the TSA's time. It does not date anything recorded after them, and".into(),
+        "  it is only as trustworthy as the TSA.".into(),
     ];
     lines.join("\n") + "\n"
 }

@@ -16,6 +16,7 @@ mod pdf;
 mod plan;
 mod profile;
 mod proofs;
+mod stamps;
 mod summary;
 mod timeline;
 mod verify_bundle;

@@ -57,6 +57,8 @@ pub(crate) struct Story<'a> {
     pub(crate) evidence: &'a [(u64, &'a Evidence)],
     pub(crate) through_seq: u64,
     pub(crate) head: &'a str,
+    /// One line per RFC 3161 stamp over a covered checkpoint.
+    pub(crate) stamps: &'a [String],
     pub(crate) created: DateTime<Utc>,
     pub(crate) paper: Paper,
     pub(crate) pdfa: bool,
@@ -316,8 +318,19 @@ impl Story<'_> {
             true,
         );
         f.row("Checkpoint", self.head, LABEL_W, true);
+        if self.stamps.is_empty() {
+            f.row(
+                "Timestamp",
+                "none from an independent authority (RFC 3161): the times are the recording station's clock",
+                LABEL_W,
+                true,
+            );
+        }
+        for stamp in self.stamps {
+            f.row("Timestamp", stamp, LABEL_W, true);
+        }
         f.para("This document is part of a bundle (a zip holding a BagIt bag). Its manifest-sha256.txt and manifest-sha512.txt list every file with its hashes, evault/manifest.jsonl is the order's log, and evault/derivation.json says which original each uploaded file was made from. To check: unzip the bundle, then in its folder run \"sha256sum -c manifest-sha256.txt\", or run \"evault verify-bundle BUNDLE.zip\", which also checks the log's chain.");
-        f.para("What this shows: these files were recorded at the \"Recorded\" times, by the operators and stations named, and have not changed since. What it does not show: the times come from the recording station's clock and are not confirmed by an independent time source, and a photo shows what the camera saw, not by itself what the parcel held.");
+        f.para("What this shows: these files were recorded at the \"Recorded\" times, by the operators and stations named, and have not changed since. What it does not show: the times come from the recording station's clock and are not confirmed by an independent time source (except that a timestamp above shows the entries it covers existed by the authority's time), and a photo shows what the camera saw, not by itself what the parcel held.");
         if self.evidence.len() <= 40 {
             f.strong("Recorded files");
             let mut by_seq: Vec<_> = self.evidence.iter().collect();

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::Path;
 
 use evault_core::merkle::leaf_hash;
+use evault_core::timestamp::Anchors;
 use evault_core::{Entry, SignatureCheck};
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha512};
@@ -31,6 +32,8 @@ const MAX_KEPT: u64 = 64 << 20;
 /// Public key files parsed: at most this many, of at most this many bytes each.
 const MAX_KEYS: usize = 256;
 const MAX_KEY_BYTES: u64 = 4096;
+/// The largest copy of a stamp (a TSA reply, or the data it covers) read.
+const MAX_STAMP_BYTES: u64 = 1 << 20;
 /// Largest expansion ratio accepted for a member over 1 MiB.
 const MAX_RATIO: u64 = 200;
 
@@ -78,6 +81,8 @@ pub struct BundleReport {
     pub findings: Vec<BundleFinding>,
     /// Checkpoint signatures in the bundled log that verified with the bundle's keys.
     pub signatures: Vec<evault_core::SignedCheckpoint>,
+    /// RFC 3161 stamps of the bundled log that verified (trusted or not).
+    pub stamps: Vec<evault_core::StampedCheckpoint>,
 }
 
 impl BundleReport {
@@ -100,6 +105,11 @@ impl BundleReport {
             found,
             message: message.into(),
         });
+    }
+
+    /// A finding about one file, with nothing to compare.
+    pub(crate) fn push_finding(&mut self, code: &'static str, file: &str, message: String) {
+        self.push(code, Some(file), None, None, message);
     }
 }
 
@@ -126,12 +136,17 @@ fn unsafe_name(name: &str) -> Option<&'static str> {
 /// Checks a bundle: member names and sizes, every manifest and tag manifest
 /// line, `Payload-Oxum`, the order log's hash chain and the originals against
 /// their entries. Nothing is extracted.
-pub fn verify_bundle(path: &Path) -> Result<BundleReport> {
-    verify_inner(path).map(|(report, _)| report)
+/// RFC 3161 stamps are checked against `anchors` (none: a valid stamp is
+/// "valid, TSA not trusted").
+pub fn verify_bundle(path: &Path, anchors: &Anchors) -> Result<BundleReport> {
+    verify_inner(path, anchors).map(|(report, _)| report)
 }
 
 /// The report, and the tag files that were parsed.
-fn verify_inner(path: &Path) -> Result<(BundleReport, BTreeMap<String, Vec<u8>>)> {
+fn verify_inner(
+    path: &Path,
+    anchors: &Anchors,
+) -> Result<(BundleReport, BTreeMap<String, Vec<u8>>)> {
     let unreadable = |why: String| Error::UnreadableBundle {
         path: path.to_owned(),
         why,
@@ -240,7 +255,7 @@ fn verify_inner(path: &Path) -> Result<(BundleReport, BTreeMap<String, Vec<u8>>)
     // Pass 2: hash every member (reading at most its declared size + 1).
     let mut digests: BTreeMap<String, (String, String, u64)> = BTreeMap::new();
     let mut texts: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut kept_keys = 0usize;
+    let (mut kept_keys, mut kept_stamps) = (0usize, 0usize);
     for (i, name) in readable {
         let mut m = zip.by_index(i).map_err(|e| unreadable(e.to_string()))?;
         let declared = m.size();
@@ -248,9 +263,12 @@ fn verify_inner(path: &Path) -> Result<(BundleReport, BTreeMap<String, Vec<u8>>)
         // Only the files that are parsed are kept in memory (capped); the
         // rest is hashed as it streams.
         let is_key = rel.starts_with("evault/keys/") && rel.ends_with(".pub.pem");
+        let is_stamp = rel.starts_with(crate::stamps::DIR);
         let keep = (KEPT.contains(&rel.as_str()) && declared <= MAX_KEPT)
-            || (is_key && declared <= MAX_KEY_BYTES && kept_keys < MAX_KEYS);
+            || (is_key && declared <= MAX_KEY_BYTES && kept_keys < MAX_KEYS)
+            || (is_stamp && declared <= MAX_STAMP_BYTES && kept_stamps < MAX_KEYS);
         kept_keys += usize::from(keep && is_key);
+        kept_stamps += usize::from(keep && is_stamp);
         let (mut s256, mut s512, mut n) = (Sha256::new(), Sha512::new(), 0u64);
         let mut kept = Vec::new();
         let mut buf = vec![0u8; 1 << 16];
@@ -303,6 +321,7 @@ fn verify_inner(path: &Path) -> Result<(BundleReport, BTreeMap<String, Vec<u8>>)
     check_log(&mut report, &digests, &texts);
     check_checkpoint(&mut report, &texts);
     check_signatures(&mut report, &texts);
+    crate::stamps::check_bundled(&mut report, &log_lines(&texts), &texts, anchors);
     Ok((report, texts))
 }
 
@@ -420,9 +439,13 @@ fn check_signatures(report: &mut BundleReport, texts: &BTreeMap<String, Vec<u8>>
 /// Checks `path` as [`verify_bundle`] does, and that the history it holds
 /// extends the one in `previous`, an earlier bundle of the same order:
 /// the earlier checkpoint's entries must hash to the same root here.
-pub fn verify_bundle_with_previous(path: &Path, previous: &Path) -> Result<BundleReport> {
-    let (mut report, texts) = verify_inner(path)?;
-    let (old, old_texts) = verify_inner(previous)?;
+pub fn verify_bundle_with_previous(
+    path: &Path,
+    previous: &Path,
+    anchors: &Anchors,
+) -> Result<BundleReport> {
+    let (mut report, texts) = verify_inner(path, anchors)?;
+    let (old, old_texts) = verify_inner(previous, anchors)?;
     for f in &old.findings {
         report.push(
             "previous-invalid",

@@ -5,12 +5,13 @@ mod import;
 mod keys;
 mod read;
 mod record;
+mod stamp;
 mod verify;
 
 use anyhow::Result;
 
 use crate::Status;
-use crate::cli::{Cli, Command, KeyCommand};
+use crate::cli::{Cli, Command, KeyCommand, StampCommand};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Status> {
@@ -40,6 +41,16 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Repair { order } => record::repair(g, &order),
         Command::Note { order, text } => record::note(g, &order, &text),
         Command::Checkpoint { order } => record::checkpoint(g, &order),
+        Command::Stamp(s) => match (s.action, s.order, s.tsa) {
+            (Some(StampCommand::Request { order, output }), _, _) => {
+                stamp::request(g, &order, &output)
+            }
+            (Some(StampCommand::Attach { order, reply }), _, _) => stamp::attach(g, &order, &reply),
+            (None, Some(order), Some(url)) => stamp::over_http(g, &order, &url),
+            (None, _, _) => Err(anyhow::anyhow!(
+                "usage: evault stamp ORDER --tsa URL, or evault stamp request|attach (see --help)"
+            )),
+        },
         Command::Key(k) => match k {
             KeyCommand::New { name, out } => keys::new(g, &name, out.as_deref()),
             KeyCommand::Add { name, file } => keys::add(g, &name, &file),
@@ -93,6 +104,6 @@ pub fn run(cli: Cli) -> Result<Status> {
             file,
             previous,
             json,
-        } => verify::verify_bundle(&file, previous.as_deref(), json),
+        } => verify::verify_bundle(g, &file, previous.as_deref(), json),
     }
 }

@@ -96,6 +96,10 @@ fn describe(r: &Recorded, retracted: bool) -> String {
             "checkpoint: entries 1 to {} have Merkle root {}",
             c.size, c.root
         ),
+        Body::Stamp(s) => format!(
+            "RFC 3161 time-stamp over checkpoint #{}: {} by {} (run `evault verify` to check it)",
+            s.checkpoint, s.time, s.tsa
+        ),
         _ => "(entry type not shown)".into(),
     };
     let void = if retracted { " [RETRACTED]" } else { "" };

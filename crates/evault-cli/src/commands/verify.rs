@@ -14,7 +14,11 @@ use crate::{Status, out, settings};
 pub fn verify(g: &Global, order: Option<&str>, fast: bool, json: bool) -> Result<Status> {
     let order = order.map(settings::order).transpose()?;
     let vault = settings::open(g)?;
-    let report = vault.verify(&VerifyOptions { order, fast })?;
+    let report = vault.verify(&VerifyOptions {
+        order,
+        fast,
+        tsa_anchors: settings::tsa_anchors(g)?,
+    })?;
     let problems = report
         .findings
         .iter()
@@ -33,14 +37,21 @@ pub fn verify(g: &Global, order: Option<&str>, fast: bool, json: bool) -> Result
             "SHA-256 and BLAKE3"
         },
         report.findings.len() - problems
-    ) + &signed(&report.signatures);
+    ) + &signed(&report.signatures)
+        + &stamped(&report.stamps);
     print_report(report.ok(), json, &report, &report.findings, &summary)
 }
 
-pub fn verify_bundle(file: &Path, previous: Option<&Path>, json: bool) -> Result<Status> {
+pub fn verify_bundle(
+    g: &Global,
+    file: &Path,
+    previous: Option<&Path>,
+    json: bool,
+) -> Result<Status> {
+    let anchors = settings::tsa_anchors(g)?;
     let report = match previous {
-        Some(old) => evault_export::verify_bundle_with_previous(file, old)?,
-        None => evault_export::verify_bundle(file)?,
+        Some(old) => evault_export::verify_bundle_with_previous(file, old, &anchors)?,
+        None => evault_export::verify_bundle(file, &anchors)?,
     };
     let summary = format!(
         "verify-bundle: {}: {} files ({}) hashed, {} log entries chained; {} problems",
@@ -49,7 +60,8 @@ pub fn verify_bundle(file: &Path, previous: Option<&Path>, json: bool) -> Result
         size(report.bytes),
         report.log_entries,
         report.findings.len()
-    ) + &signed(&report.signatures);
+    ) + &signed(&report.signatures)
+        + &stamped(&report.stamps);
     print_report(report.ok(), json, &report, &report.findings, &summary)
 }
 
@@ -72,6 +84,32 @@ fn signed(sigs: &[evault_core::SignedCheckpoint]) -> String {
         if sigs.len() == 1 { "" } else { "s" },
         who.join(", ")
     )
+}
+
+/// `; 1 time-stamp valid and trusted (ORDER #12 over checkpoint #11 at T by TSA)`, or nothing.
+fn stamped(stamps: &[evault_core::StampedCheckpoint]) -> String {
+    let mut out = String::new();
+    for verdict in ["valid and trusted", "valid, TSA not trusted"] {
+        let these: Vec<String> = stamps
+            .iter()
+            .filter(|s| s.verdict == verdict)
+            .map(|s| {
+                format!(
+                    "{} #{} over checkpoint #{} at {} by {}",
+                    s.order, s.seq, s.checkpoint, s.time, s.tsa
+                )
+            })
+            .collect();
+        if !these.is_empty() {
+            out += &format!(
+                "; {} time-stamp{} {verdict} ({})",
+                these.len(),
+                if these.len() == 1 { "" } else { "s" },
+                these.join(", ")
+            );
+        }
+    }
+    out
 }
 
 /// Prints a report (JSON, or one line per finding and a summary) and

@@ -1,0 +1,253 @@
+//! RFC 3161 time-stamps over checkpoints: a request kept in the order's
+//! folder until its reply is attached, and a `stamp` entry holding the
+//! TSA's reply. The token shows that the checkpoint's statement (vault,
+//! order, size, Merkle root) existed at the TSA's time.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use evault_timestamp::{Anchors, Expected, Request, Stamp};
+use serde::{Deserialize, Serialize};
+
+use crate::actor::Actor;
+use crate::append::Item;
+use crate::checkpoint::Checkpoint;
+use crate::durable::sync_dir;
+use crate::entry::{Body, Recorded};
+use crate::error::{Error, IoContext, Result};
+use crate::id::OrderId;
+use crate::keys::StationKey;
+use crate::read::OrderLog;
+use crate::vault::Vault;
+
+/// The folder (inside the order's folder) holding requests awaiting a reply.
+const PENDING_DIR: &str = "stamp-requests";
+
+/// A `stamp` entry: a TSA's reply over the checkpoint entry `checkpoint`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StampRecord {
+    /// The checkpoint entry's sequence number.
+    pub checkpoint: u64,
+    /// The TSA's time (genTime) as read when recorded; `verify` re-reads it
+    /// from the token.
+    pub time: String,
+    /// The signing certificate's subject, as read when recorded.
+    pub tsa: String,
+    /// The DER TimeStampResp, base64 (RFC 4648, padded).
+    pub reply: String,
+}
+
+impl StampRecord {
+    /// The reply's DER bytes.
+    pub fn reply_der(&self) -> Option<Vec<u8>> {
+        BASE64.decode(&self.reply).ok()
+    }
+}
+
+/// A request written by [`Vault::stamp_request`], awaiting its reply.
+#[derive(Clone, Debug)]
+pub struct PendingStamp {
+    /// The checkpoint entry it is over.
+    pub checkpoint: u64,
+    /// The DER TimeStampReq (what to send to the TSA).
+    pub request: Vec<u8>,
+    /// Where the vault keeps it until the reply is attached.
+    pub path: PathBuf,
+}
+
+impl OrderLog {
+    /// The checkpoint at entry `seq` and the bytes a time-stamp over it covers.
+    pub fn checkpoint_message(&self, order: &OrderId, seq: u64) -> Option<(&Checkpoint, Vec<u8>)> {
+        match &self.get(seq)?.entry.body {
+            Body::Checkpoint(c) => Some((c, c.signed_message(order))),
+            _ => None,
+        }
+    }
+
+    /// The last checkpoint if only stamp entries follow it.
+    fn covering_checkpoint(&self) -> Option<u64> {
+        for r in self.entries.iter().rev() {
+            match r.entry.body {
+                Body::Stamp(_) => continue,
+                Body::Checkpoint(_) => return Some(r.entry.seq),
+                _ => return None,
+            }
+        }
+        None
+    }
+}
+
+impl Vault {
+    fn pending_dir(&self, order: &OrderId) -> PathBuf {
+        self.order_dir(order).dir.join(PENDING_DIR)
+    }
+
+    /// Writes a time-stamp request over the order's latest checkpoint,
+    /// recording a new checkpoint first (signed with `key`, if given) when
+    /// entries other than stamps came after the last one. The request is
+    /// kept in the vault until [`Vault::stamp_attach`] takes its reply.
+    pub fn stamp_request(
+        &self,
+        order: &OrderId,
+        actor: &Actor,
+        key: Option<&StationKey>,
+    ) -> Result<PendingStamp> {
+        let mut log = self.log(order)?;
+        if log.entries.is_empty() {
+            return Err(Error::UnknownOrder(order.to_string()));
+        }
+        let seq = match log.covering_checkpoint() {
+            Some(seq) => seq,
+            None => {
+                let seq = self.checkpoint(order, actor, key)?.entry.seq;
+                log = self.log(order)?;
+                seq
+            }
+        };
+        let (_, message) = log
+            .checkpoint_message(order, seq)
+            .ok_or_else(|| Error::UnknownOrder(order.to_string()))?;
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| Error::Io {
+            action: "drawing a nonce",
+            path: PathBuf::new(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let request = Request::new(&message, nonce).to_der();
+        let dir = self.pending_dir(order);
+        fs::create_dir_all(&dir).ctx("creating", &dir)?;
+        let path = dir.join(format!("{seq}-{}.tsq", crate::id::hex(&nonce)));
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .ctx("creating", &path)?;
+        file.write_all(&request).ctx("writing", &path)?;
+        file.sync_all().ctx("syncing", &path)?;
+        sync_dir(&dir)?;
+        Ok(PendingStamp {
+            checkpoint: seq,
+            request,
+            path,
+        })
+    }
+
+    /// The order's requests awaiting a reply, oldest checkpoint first.
+    pub fn pending_stamps(&self, order: &OrderId) -> Result<Vec<PendingStamp>> {
+        let dir = self.pending_dir(order);
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let path = entry.ctx("listing", &dir)?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let Some(seq) = name
+                .strip_suffix(".tsq")
+                .and_then(|n| n.split_once('-'))
+                .and_then(|(seq, _)| seq.parse().ok())
+            else {
+                continue;
+            };
+            let request = fs::read(&path).ctx("reading", &path)?;
+            out.push(PendingStamp {
+                checkpoint: seq,
+                request,
+                path,
+            });
+        }
+        out.sort_by(|a, b| (a.checkpoint, &a.path).cmp(&(b.checkpoint, &b.path)));
+        Ok(out)
+    }
+
+    /// Checks a TSA reply against the order's pending requests (imprint,
+    /// nonce, status, signature, ESSCertIDv2, EKU, chain to `anchors`) and
+    /// records it as a `stamp` entry; the request is then removed. A reply
+    /// that answers no pending request, or fails a check, records nothing.
+    pub fn stamp_attach(
+        &self,
+        order: &OrderId,
+        reply: &[u8],
+        anchors: &Anchors,
+        actor: &Actor,
+    ) -> Result<(Recorded, Stamp)> {
+        let log = self.log(order)?;
+        let pending = self.pending_stamps(order)?;
+        if pending.is_empty() {
+            return Err(stamp_error(
+                order,
+                "no time-stamp request is waiting for a reply; run `evault stamp request` first",
+            ));
+        }
+        let mut refusal = None;
+        for p in &pending {
+            let request = Request::from_der(&p.request)
+                .map_err(|e| stamp_error(order, format!("{}: {e}", p.path.display())))?;
+            let Some((_, message)) = log.checkpoint_message(order, p.checkpoint) else {
+                continue;
+            };
+            let expected = Expected {
+                message: &message,
+                nonce: request.nonce.as_deref(),
+            };
+            match evault_timestamp::check_reply(reply, &expected, anchors) {
+                Ok(stamp) => {
+                    let record = StampRecord {
+                        checkpoint: p.checkpoint,
+                        time: stamp
+                            .time
+                            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                        tsa: stamp.tsa.clone(),
+                        reply: BASE64.encode(reply),
+                    };
+                    // Recorded already, by an attach that stopped before it
+                    // removed the request: finish that one instead of
+                    // recording the reply twice.
+                    let earlier = log.entries.iter().find(
+                        |r| matches!(&r.entry.body, Body::Stamp(s) if s.reply == record.reply),
+                    );
+                    let recorded = match earlier {
+                        Some(r) => r.clone(),
+                        None => self
+                            .commit_bodies(order, vec![Item::Body(Body::Stamp(record))], actor)?
+                            .pop()
+                            .ok_or_else(|| Error::UnknownOrder(order.to_string()))?,
+                    };
+                    remove_pending(&p.path)?;
+                    return Ok((recorded, stamp));
+                }
+                // A nonce or imprint mismatch means "not this request": try the next.
+                Err(evault_timestamp::Error::Invalid {
+                    check: "nonce" | "imprint",
+                    ..
+                }) => {}
+                Err(e) => refusal = Some(e),
+            }
+        }
+        Err(match refusal {
+            Some(e) => stamp_error(order, format!("the reply was refused: {e}")),
+            None => stamp_error(
+                order,
+                "the reply answers none of the waiting requests (its nonce or hash differs): it is a reply to another request",
+            ),
+        })
+    }
+}
+
+fn remove_pending(path: &Path) -> Result<()> {
+    fs::remove_file(path).ctx("removing", path)?;
+    if let Some(dir) = path.parent() {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+fn stamp_error(order: &OrderId, why: impl Into<String>) -> Error {
+    Error::Stamp {
+        order: order.to_string(),
+        why: why.into(),
+    }
+}

@@ -1,0 +1,165 @@
+//! RFC 3161 stamps in bundles: checked when exporting, copied out as
+//! `evault/stamps/entry-<seq>.tsr` (the TSA's reply) and `.data` (the exact
+//! checkpoint statement it covers) for `openssl ts -verify`, and checked
+//! again by `verify-bundle` from the bundled log.
+
+use std::collections::{BTreeMap, HashMap};
+
+use evault_core::timestamp::{Anchors, Expected, Stamp, check_reply};
+use evault_core::{Body, Checkpoint, Entry, OrderId, OrderLog, StampedCheckpoint};
+
+use crate::bag::Bag;
+use crate::error::{Error, Result};
+use crate::verify_bundle::BundleReport;
+
+/// Where the copies go inside the bag.
+pub(crate) const DIR: &str = "evault/stamps/";
+
+/// A stamp of the log that checked out.
+pub(crate) struct LoggedStamp {
+    pub seq: u64,
+    pub checkpoint: u64,
+    pub size: u64,
+    pub time: String,
+    pub tsa: String,
+    pub reply: Vec<u8>,
+    pub message: Vec<u8>,
+}
+
+/// Checks one stamp entry against the checkpoints before it.
+fn check_one(
+    order: &OrderId,
+    seq: u64,
+    s: &evault_core::StampRecord,
+    checkpoints: &HashMap<u64, Checkpoint>,
+    anchors: &Anchors,
+) -> std::result::Result<(LoggedStamp, Stamp), String> {
+    let c = checkpoints
+        .get(&s.checkpoint)
+        .ok_or_else(|| format!("entry {} is not an earlier checkpoint", s.checkpoint))?;
+    let message = c.signed_message(order);
+    let reply = s
+        .reply_der()
+        .ok_or_else(|| "the reply is not base64".to_owned())?;
+    let expected = Expected {
+        message: &message,
+        nonce: None,
+    };
+    let stamp = check_reply(&reply, &expected, anchors).map_err(|e| e.to_string())?;
+    Ok((
+        LoggedStamp {
+            seq,
+            checkpoint: s.checkpoint,
+            size: c.size,
+            time: stamp
+                .time
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            tsa: stamp.tsa.clone(),
+            reply,
+            message,
+        },
+        stamp,
+    ))
+}
+
+/// Every stamp in `log`, checked without trust anchors (whether to trust
+/// the TSA is the reader's decision); an invalid one stops the export.
+pub(crate) fn checked(log: &OrderLog, order: &OrderId) -> Result<Vec<LoggedStamp>> {
+    let mut checkpoints = HashMap::new();
+    let mut out = Vec::new();
+    for r in &log.entries {
+        match &r.entry.body {
+            Body::Checkpoint(c) => {
+                checkpoints.insert(r.entry.seq, c.clone());
+            }
+            Body::Stamp(s) => {
+                let (stamp, _) = check_one(order, r.entry.seq, s, &checkpoints, &Anchors::none())
+                    .map_err(|why| Error::StampInvalid {
+                    order: order.to_string(),
+                    seq: r.entry.seq,
+                    why,
+                })?;
+                out.push(stamp);
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the reply and the data it covers for each stamp.
+pub(crate) fn add_to(bag: &mut Bag, stamps: &[LoggedStamp]) {
+    for s in stamps {
+        bag.tag(&format!("{DIR}entry-{}.tsr", s.seq), s.reply.clone());
+        bag.tag(&format!("{DIR}entry-{}.data", s.seq), s.message.clone());
+    }
+}
+
+/// One line per stamp for the summary's appendix.
+pub(crate) fn describe(stamps: &[LoggedStamp]) -> Vec<String> {
+    stamps
+        .iter()
+        .map(|s| {
+            format!(
+                "entries 1 to {} (checkpoint, entry {}) existed by {} according to the time-stamp authority {} (RFC 3161 token in entry {}; evault checked its signature, the trust in the authority is yours to decide)",
+                s.size, s.checkpoint, s.time, s.tsa, s.seq
+            )
+        })
+        .collect()
+}
+
+/// `verify-bundle`: every stamp entry of the bundled log, against the
+/// checkpoints before it and `anchors`; the copies in `evault/stamps/`
+/// must be the same bytes.
+pub(crate) fn check_bundled(
+    report: &mut BundleReport,
+    lines: &[&[u8]],
+    texts: &BTreeMap<String, Vec<u8>>,
+    anchors: &Anchors,
+) {
+    const LOG: &str = "evault/manifest.jsonl";
+    let mut checkpoints = HashMap::new();
+    for line in lines {
+        let Ok(entry) = serde_json::from_slice::<Entry>(line) else {
+            continue;
+        };
+        match &entry.body {
+            Body::Checkpoint(c) => {
+                checkpoints.insert(entry.seq, c.clone());
+            }
+            Body::Stamp(s) => match check_one(&entry.order, entry.seq, s, &checkpoints, anchors) {
+                Ok((stamp, checked)) => {
+                    for (ext, bytes) in [("tsr", &stamp.reply), ("data", &stamp.message)] {
+                        let path = format!("{DIR}entry-{}.{ext}", stamp.seq);
+                        if texts.get(&path).is_some_and(|copy| copy != bytes) {
+                            report.push_finding(
+                                "stamp-copy-differs",
+                                &path,
+                                format!("this file differs from stamp entry {} of the log; check the token with the log's copy", stamp.seq),
+                            );
+                        }
+                    }
+                    report.stamps.push(StampedCheckpoint {
+                        order: entry.order.to_string(),
+                        seq: stamp.seq,
+                        checkpoint: stamp.checkpoint,
+                        size: stamp.size,
+                        time: stamp.time,
+                        tsa: stamp.tsa,
+                        verdict: checked.verdict(),
+                        trust: checked.trust.describe(),
+                    });
+                }
+                Err(why) => report.push_finding(
+                    "stamp-invalid",
+                    LOG,
+                    format!(
+                        "the RFC 3161 time-stamp in entry {} does not verify: {why}",
+                        entry.seq
+                    ),
+                ),
+            },
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Checking a TSA reply or a stored token: status, imprint, nonce, the
+//! signed attributes and their signature, ESSCertIDv2, the timeStamping
+//! EKU, the certificate's validity at the stamped time, and the chain to
+//! the user's trust anchors.
+
+use chrono::{DateTime, Utc};
+
+use crate::anchors::Anchors;
+use crate::asn1::{Reader, Tlv, tag};
+use crate::cert::Cert;
+use crate::digest::Hash;
+use crate::error::{Error, Result};
+use crate::oids;
+use crate::token::{SignedToken, TstInfo, token_of};
+
+/// How long a chain may be before evault gives up (signer to anchor).
+const MAX_CHAIN: usize = 8;
+
+/// What a reply or token must be about.
+#[derive(Clone, Copy, Debug)]
+pub struct Expected<'a> {
+    /// The message whose hash the token must carry.
+    pub message: &'a [u8],
+    /// The request's nonce (unsigned big-endian, no leading zeros), when the
+    /// reply answers a request evault made.
+    pub nonce: Option<&'a [u8]>,
+}
+
+/// Whether the TSA's certificate chains to one of the user's anchors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trust {
+    /// It does; the anchor's subject.
+    Trusted {
+        /// The anchor the chain ends at.
+        anchor: String,
+    },
+    /// It does not (or no anchors were given); why.
+    NotTrusted {
+        /// Where the chain stopped.
+        why: String,
+    },
+}
+
+impl Trust {
+    /// `chains to <anchor>`, or why the TSA is not trusted.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Trusted { anchor } => format!("chains to {anchor}"),
+            Self::NotTrusted { why } => why.clone(),
+        }
+    }
+}
+
+/// A token that checked out: what it says and whether its TSA is trusted.
+#[derive(Clone, Debug)]
+pub struct Stamp {
+    /// The TSA's time (genTime).
+    pub time: DateTime<Utc>,
+    /// The TSA's stated accuracy, in microseconds.
+    pub accuracy_micros: Option<u64>,
+    /// The token's serial number, hex.
+    pub serial: String,
+    /// The TSA policy OID.
+    pub policy: String,
+    /// The signing certificate's subject.
+    pub tsa: String,
+    /// SHA-256 of the signing certificate, hex.
+    pub tsa_cert_sha256: String,
+    /// The imprint's hash algorithm.
+    pub hash: Hash,
+    /// Trust in the TSA.
+    pub trust: Trust,
+}
+
+impl Stamp {
+    /// "valid and trusted" or "valid, TSA not trusted".
+    pub fn verdict(&self) -> &'static str {
+        match self.trust {
+            Trust::Trusted { .. } => "valid and trusted",
+            Trust::NotTrusted { .. } => "valid, TSA not trusted",
+        }
+    }
+}
+
+/// Checks a DER TimeStampResp against `expected` and `anchors`.
+pub fn check_reply(reply: &[u8], expected: &Expected<'_>, anchors: &Anchors) -> Result<Stamp> {
+    check_token(token_of(reply)?, expected, anchors)
+}
+
+/// Checks a DER TimeStampToken (CMS ContentInfo) against `expected` and `anchors`.
+pub fn check_token(token: &[u8], expected: &Expected<'_>, anchors: &Anchors) -> Result<Stamp> {
+    let signed = SignedToken::parse(token)?;
+    let tst = TstInfo::parse(signed.tst_info)?;
+
+    if tst.hash.digest(expected.message) != tst.imprint {
+        return Err(Error::invalid(
+            "imprint",
+            "the token is over other data than this checkpoint",
+        ));
+    }
+    if let Some(nonce) = expected.nonce
+        && tst.nonce.as_deref() != Some(nonce)
+    {
+        return Err(Error::invalid(
+            "nonce",
+            "the reply's nonce is not the request's (a reply to another request, or replayed)",
+        ));
+    }
+
+    let signer = &signed.signer;
+    let content_type = signer
+        .attribute(oids::CONTENT_TYPE)?
+        .ok_or_else(|| Error::invalid("content-type", "no content-type attribute"))?;
+    if content_type.oid("content type")? != oids::TST_INFO {
+        return Err(Error::invalid(
+            "content-type",
+            "signed content type is not TSTInfo",
+        ));
+    }
+    let digest = signer
+        .attribute(oids::MESSAGE_DIGEST)?
+        .ok_or_else(|| Error::invalid("message-digest", "no message-digest attribute"))?;
+    if digest.octets("message digest")? != signer.digest.digest(signed.tst_info) {
+        return Err(Error::invalid(
+            "message-digest",
+            "the TSTInfo was changed after signing",
+        ));
+    }
+
+    let pool = signed
+        .certs
+        .iter()
+        .map(|der| Cert::from_der(der))
+        .collect::<Result<Vec<_>>>()?;
+    let cert = pool
+        .iter()
+        .chain(&anchors.certs)
+        .find(|c| c.is(&signer.id))
+        .ok_or_else(|| {
+            Error::invalid(
+                "certificate",
+                "the token does not carry the TSA's certificate (request with certReq set)",
+            )
+        })?;
+    check_ess_cert_id(signer.attribute(oids::SIGNING_CERTIFICATE_V2)?, cert)?;
+    cert.check_time_stamping_eku()?;
+    crate::signature::verify(
+        cert.spki()?,
+        signer.algorithm,
+        signer.digest,
+        &signer.signed_bytes(),
+        signer.signature,
+    )?;
+    cert.valid_at(tst.gen_time)?;
+
+    let trust = trust(cert, &pool, anchors, tst.gen_time)?;
+    Ok(Stamp {
+        time: tst.gen_time,
+        accuracy_micros: tst.accuracy_micros,
+        serial: hex(&tst.serial),
+        policy: tst.policy.to_string(),
+        tsa: cert.subject(),
+        tsa_cert_sha256: hex(&cert.digest(Hash::Sha256)),
+        hash: tst.hash,
+        trust,
+    })
+}
+
+/// RFC 5035: the first ESSCertIDv2 names the signing certificate by hash
+/// (and by serial number when issuerSerial is present).
+fn check_ess_cert_id(attr: Option<Tlv<'_>>, cert: &Cert) -> Result<()> {
+    const WHAT: &str = "signing certificate";
+    let attr = attr.ok_or_else(|| {
+        Error::invalid(
+            "ess-cert-id",
+            "no signingCertificateV2 attribute (ESSCertIDv2)",
+        )
+    })?;
+    let mut sc = attr.contents(tag::SEQUENCE, WHAT)?;
+    let mut ids = sc.sequence()?;
+    let mut id = ids.sequence()?;
+    let hash = if id.peek() == Some(tag::SEQUENCE) {
+        Hash::from_oid(id.algorithm()?.0, "ess-cert-id")?
+    } else {
+        Hash::Sha256
+    };
+    let cert_hash = id.any()?.octets(WHAT)?;
+    if cert_hash != cert.digest(hash) {
+        return Err(Error::invalid(
+            "ess-cert-id",
+            "ESSCertIDv2 does not name the certificate that signed",
+        ));
+    }
+    if let Some(issuer_serial) = id.optional(tag::SEQUENCE)? {
+        let mut is = Reader::new(issuer_serial.value, WHAT);
+        is.expect(tag::SEQUENCE)?; // GeneralNames
+        if is.any()?.integer(WHAT)? != cert.serial()? {
+            return Err(Error::invalid(
+                "ess-cert-id",
+                "ESSCertIDv2 names another serial number",
+            ));
+        }
+    }
+    id.end()?;
+    Ok(())
+}
+
+/// Follows issuers from the signer through the token's certificates to an
+/// anchor; every certificate must be valid at the stamped time.
+fn trust(signer: &Cert, pool: &[Cert], anchors: &Anchors, at: DateTime<Utc>) -> Result<Trust> {
+    if anchors.is_empty() {
+        return Ok(Trust::NotTrusted {
+            why: "no trust anchors given".into(),
+        });
+    }
+    let mut current = signer;
+    for _ in 0..MAX_CHAIN {
+        if let Some(a) = anchors.certs.iter().find(|a| a.der == current.der) {
+            return Ok(Trust::Trusted {
+                anchor: a.subject(),
+            });
+        }
+        for a in &anchors.certs {
+            if current.issued_by(a)? {
+                a.valid_at(at)?;
+                return Ok(Trust::Trusted {
+                    anchor: a.subject(),
+                });
+            }
+        }
+        let mut next = None;
+        for c in pool {
+            if c.der != current.der && c.is_ca() && current.issued_by(c)? {
+                next = Some(c);
+                break;
+            }
+        }
+        match next {
+            Some(c) => {
+                c.valid_at(at)?;
+                current = c;
+            }
+            None => {
+                return Ok(Trust::NotTrusted {
+                    why: format!(
+                        "the chain ends at {}, issued by {}, which is not among the trust anchors",
+                        current.subject(),
+                        current.x509.tbs_certificate().issuer()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(Trust::NotTrusted {
+        why: format!("no anchor within {MAX_CHAIN} certificates"),
+    })
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

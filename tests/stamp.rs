@@ -1,0 +1,409 @@
+//! RFC 3161 time-stamps: real TSAs (OpenSSL, RSA and EC keys), replies
+//! checked by evault and by `openssl ts -verify`, forgeries refused or named.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use evault_core::timestamp::{Anchors, Expected, Trust, check_reply};
+use evault_core::{OrderId, Vault};
+
+use crate::tsa::{Alg, Tsa, openssl_verifies};
+use crate::util::{copy_dir, evault, forge_line, manifest, run};
+
+const ORDER: &str = "SO-2026-7781";
+
+fn ok(cmd: &mut Command) -> String {
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{cmd:?}: {out}{err}");
+    out
+}
+
+fn refused(cmd: &mut Command) -> String {
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 2, "{cmd:?}: {out}{err}");
+    err
+}
+
+/// A vault with one note in ORDER.
+fn vault_with_note(dir: &Path) -> std::path::PathBuf {
+    let vault = dir.join("vault");
+    ok(evault(&vault).arg("init"));
+    ok(evault(&vault).args(["note", ORDER, "box sealed with tape #4411"]));
+    vault
+}
+
+/// The bytes a stamp over checkpoint `seq` covers, written to `out`.
+fn checkpoint_message(vault: &Path, seq: u64, out: &Path) -> Vec<u8> {
+    let order: OrderId = ORDER.parse().unwrap();
+    let log = Vault::open(vault).unwrap().log(&order).unwrap();
+    let (_, message) = log.checkpoint_message(&order, seq).unwrap();
+    fs::write(out, &message).unwrap();
+    message
+}
+
+fn trusted(reply: &[u8], message: &[u8], anchors: &Anchors) -> bool {
+    let expected = Expected {
+        message,
+        nonce: None,
+    };
+    check_reply(reply, &expected, anchors).is_ok_and(|s| matches!(s.trust, Trust::Trusted { .. }))
+}
+
+fn position(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap()
+}
+
+#[test]
+fn rsa_and_ec_tokens_verify_and_agree_with_openssl() {
+    for (alg, name) in [
+        (Alg::Rsa, "RSA"),
+        (Alg::P256, "P-256"),
+        (Alg::P384, "P-384"),
+    ] {
+        let tsa = Tsa::new(alg, name);
+        let tmp = tempfile::tempdir().unwrap();
+        let vault = vault_with_note(tmp.path());
+        let query = tmp.path().join("checkpoint.tsq");
+        let out = ok(evault(&vault)
+            .args(["stamp", "request", ORDER, "-o"])
+            .arg(&query));
+        assert!(out.contains("checkpoint #2"), "{out}");
+        // OpenSSL reads the request: SHA-256, a nonce, certReq set.
+        let text = ok(Command::new("openssl")
+            .args(["ts", "-query", "-text", "-in"])
+            .arg(&query));
+        assert!(text.contains("Hash Algorithm: sha256"), "{text}");
+        assert!(text.contains("Certificate required: yes"), "{text}");
+        assert!(!text.contains("Nonce: unspecified"), "{text}");
+
+        let reply = tsa.reply(&query);
+        let out = ok(evault(&vault)
+            .arg("--tsa-ca")
+            .arg(tsa.ca())
+            .args(["stamp", "attach", ORDER])
+            .arg(&reply));
+        assert!(out.contains("valid and trusted"), "{name}: {out}");
+        assert!(out.contains(&format!("CN={name} TSA")), "{out}");
+        // The request was used up: the same reply cannot be attached twice.
+        let err = refused(evault(&vault).args(["stamp", "attach", ORDER]).arg(&reply));
+        assert!(err.contains("no time-stamp request is waiting"), "{err}");
+
+        let msg_path = tmp.path().join("checkpoint.msg");
+        let message = checkpoint_message(&vault, 2, &msg_path);
+        assert!(openssl_verifies(&reply, &msg_path, &tsa.ca()), "{name}");
+        assert!(
+            !openssl_verifies(&reply, &query, &tsa.ca()),
+            "openssl must reject other data"
+        );
+
+        let out = ok(evault(&vault).arg("--tsa-ca").arg(tsa.ca()).arg("verify"));
+        assert!(out.contains("1 time-stamp valid and trusted"), "{out}");
+        let out = ok(evault(&vault).arg("verify"));
+        assert!(out.contains("1 time-stamp valid, TSA not trusted"), "{out}");
+
+        // Tampered tokens: the same verdict as OpenSSL where it matters,
+        // and never accepted by evault when OpenSSL rejects them.
+        let anchors = Anchors::load(&tsa.ca()).unwrap();
+        let good = fs::read(&reply).unwrap();
+        assert!(trusted(&good, &message, &anchors));
+        let imprint = position(&good, &sha256(&message));
+        let gen_time = position(&good, &[0x18, 0x0f]) + 5; // a digit of the year
+        let must_fail = [good.len() - 1, imprint + 7, gen_time];
+        let sweep = (0..good.len()).step_by(29);
+        let tampered_path = tmp.path().join("tampered.tsr");
+        let ca = {
+            let out = Command::new("openssl")
+                .args(["x509", "-outform", "DER", "-in"])
+                .arg(tsa.ca())
+                .output()
+                .unwrap();
+            let at = position(&good, &out.stdout);
+            at..at + out.stdout.len()
+        };
+        for i in must_fail.into_iter().chain(sweep) {
+            let mut bad = good.clone();
+            bad[i] ^= 0x01;
+            fs::write(&tampered_path, &bad).unwrap();
+            let ours = trusted(&bad, &message, &anchors);
+            let theirs = openssl_verifies(&tampered_path, &msg_path, &tsa.ca());
+            assert!(
+                !ours || theirs,
+                "{name}: evault accepted a token OpenSSL rejects (byte {i} flipped)"
+            );
+            if must_fail.contains(&i) {
+                assert!(!ours && !theirs, "{name}: byte {i} flipped must fail both");
+            }
+            // Only the copy of the CA certificate the token carries is
+            // covered by no signature (the trust anchor stands in for it).
+            assert!(
+                !ours || ca.contains(&i),
+                "{name}: byte {i} flipped outside the CA copy was accepted"
+            );
+        }
+    }
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).to_vec()
+}
+
+#[test]
+fn foreign_refused_and_forged_stamps_are_refused_or_named() {
+    let good = Tsa::new(Alg::Rsa, "Good");
+    let other = Tsa::new(Alg::P256, "Other");
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = vault_with_note(tmp.path());
+    let query = tmp.path().join("q.tsq");
+    ok(evault(&vault)
+        .args(["stamp", "request", ORDER, "-o"])
+        .arg(&query));
+    let log = manifest(&vault, ORDER);
+    let before = fs::read(&log).unwrap();
+
+    // A reply to another vault's request: its nonce and imprint differ.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let vault2 = vault_with_note(elsewhere.path());
+    let query2 = elsewhere.path().join("q2.tsq");
+    ok(evault(&vault2)
+        .args(["stamp", "request", ORDER, "-o"])
+        .arg(&query2));
+    let err = refused(
+        evault(&vault)
+            .args(["stamp", "attach", ORDER])
+            .arg(good.reply(&query2)),
+    );
+    assert!(
+        err.contains("answers none of the waiting requests"),
+        "{err}"
+    );
+
+    // A TSA that refuses (SHA-1 is not among its digests).
+    let data = tmp.path().join("data");
+    fs::write(&data, "x").unwrap();
+    let sha1 = tmp.path().join("sha1.tsq");
+    ok(Command::new("openssl")
+        .args(["ts", "-query", "-sha1", "-data"])
+        .arg(&data)
+        .arg("-out")
+        .arg(&sha1));
+    let err = refused(
+        evault(&vault)
+            .args(["stamp", "attach", ORDER])
+            .arg(good.reply(&sha1)),
+    );
+    assert!(err.contains("refused the request (status 2"), "{err}");
+
+    // Not a reply at all.
+    let junk = tmp.path().join("junk.tsr");
+    fs::write(&junk, "HTTP/1.1 502 Bad Gateway\r\n").unwrap();
+    let err = refused(evault(&vault).args(["stamp", "attach", ORDER]).arg(&junk));
+    assert!(err.contains("malformed time-stamp reply"), "{err}");
+    let err = refused(evault(&vault).args(["stamp", ORDER, "--tsa", "https://tsa.example/"]));
+    assert!(err.contains("only http:// URLs"), "{err}");
+    assert_eq!(
+        fs::read(&log).unwrap(),
+        before,
+        "a refused reply recorded something"
+    );
+
+    // A valid token from a TSA outside the trust anchors: recorded, never "trusted".
+    let reply = other.reply(&query);
+    let out = ok(evault(&vault)
+        .arg("--tsa-ca")
+        .arg(good.ca())
+        .args(["stamp", "attach", ORDER])
+        .arg(&reply));
+    assert!(out.contains("valid, TSA not trusted"), "{out}");
+    let msg = tmp.path().join("msg");
+    checkpoint_message(&vault, 2, &msg);
+    assert!(!openssl_verifies(&reply, &msg, &good.ca()));
+    assert!(openssl_verifies(&reply, &msg, &other.ca()));
+    let out = ok(evault(&vault).arg("--tsa-ca").arg(good.ca()).arg("verify"));
+    assert!(out.contains("[stamp-untrusted]"), "{out}");
+    assert!(out.contains("1 time-stamp valid, TSA not trusted"), "{out}");
+    let out = ok(evault(&vault).arg("--tsa-ca").arg(other.ca()).arg("verify"));
+    assert!(out.contains("1 time-stamp valid and trusted"), "{out}");
+
+    // Forged stamp entries, re-chained so that only the stamp check can tell.
+    let pristine = tmp.path().join("pristine");
+    copy_dir(&vault, &pristine);
+    forge_line(
+        &log,
+        "\"type\":\"stamp\"",
+        "\"checkpoint\":2",
+        "\"checkpoint\":1",
+    );
+    let (code, out, _) = run(evault(&vault).arg("verify"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("[stamp-invalid]"), "{out}");
+    assert!(out.contains("not an earlier checkpoint"), "{out}");
+
+    fs::remove_dir_all(&vault).unwrap();
+    copy_dir(&pristine, &vault);
+    let line = fs::read_to_string(&log).unwrap();
+    let b64 = line.split("\"reply\":\"").nth(1).unwrap();
+    let mid = &b64[1000..1004];
+    let flipped: String = mid
+        .chars()
+        .map(|c| if c == 'A' { 'B' } else { 'A' })
+        .collect();
+    forge_line(&log, "\"type\":\"stamp\"", mid, &flipped);
+    let (code, out, _) = run(evault(&vault).arg("verify"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("[stamp-invalid]"), "{out}");
+}
+
+#[test]
+fn stamp_over_http_records_a_checked_reply() {
+    let tsa = Tsa::new(Alg::P384, "Loopback");
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = vault_with_note(tmp.path());
+    let url = tsa.serve(1);
+    let out = ok(evault(&vault)
+        .arg("--tsa-ca")
+        .arg(tsa.ca())
+        .args(["stamp", ORDER, "--tsa", &url]));
+    assert!(out.contains("checkpoint #2"), "{out}");
+    assert!(
+        out.contains("valid and trusted (chains to CN=Loopback Root CA)"),
+        "{out}"
+    );
+    let log = ok(evault(&vault).args(["log", ORDER]));
+    assert!(
+        log.contains("RFC 3161 time-stamp over checkpoint #2"),
+        "{log}"
+    );
+    // The request went out as a standard TimeStampReq OpenSSL can read.
+    let query = tsa.dir.path().join("http-0.tsq");
+    ok(Command::new("openssl")
+        .args(["ts", "-query", "-text", "-in"])
+        .arg(&query));
+
+    // No TSA listening: the error names the URL and the request stays for `attach`.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", dead.local_addr().unwrap());
+    drop(dead);
+    ok(evault(&vault).args(["note", ORDER, "label printed"]));
+    let err = refused(evault(&vault).args(["stamp", ORDER, "--tsa", &url]));
+    assert!(err.contains(&url), "{err}");
+    assert!(err.contains("stamp attach"), "{err}");
+}
+
+#[test]
+fn stamped_bundles_carry_tokens_that_openssl_and_verify_bundle_check() {
+    use crate::export::{ORDER as SAMPLE, disputed, export, members, rewrite};
+    let tsa = Tsa::new(Alg::Rsa, "Bundle");
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = disputed(tmp.path(), 0, "stripe");
+    let url = tsa.serve(1);
+    ok(evault(&vault).args(["stamp", SAMPLE, "--tsa", &url]));
+    let zip = tmp.path().join("stamped.zip");
+    let (code, out, err) = export(&vault, &zip, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    let out = ok(evault(&vault)
+        .arg("--tsa-ca")
+        .arg(tsa.ca())
+        .arg("verify-bundle")
+        .arg(&zip));
+    assert!(out.contains("1 time-stamp valid and trusted"), "{out}");
+    let out = ok(evault(&vault).arg("verify-bundle").arg(&zip));
+    assert!(out.contains("1 time-stamp valid, TSA not trusted"), "{out}");
+
+    // The copies in evault/stamps/ are what `openssl ts -verify` needs.
+    let files = members(&zip);
+    let find = |suffix: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n.contains("/evault/stamps/") && n.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no {suffix} in the bundle"))
+            .1
+            .clone()
+    };
+    let (tsr, data) = (tmp.path().join("b.tsr"), tmp.path().join("b.data"));
+    fs::write(&tsr, find(".tsr")).unwrap();
+    fs::write(&data, find(".data")).unwrap();
+    assert!(openssl_verifies(&tsr, &data, &tsa.ca()));
+    let readme = String::from_utf8(find_member(&files, "/README.txt")).unwrap();
+    assert!(
+        readme.contains("openssl ts -verify -in evault/stamps/"),
+        "{readme}"
+    );
+
+    // The summary PDF's appendix shows the authority's time.
+    let pdf = tmp.path().join("summary.pdf");
+    fs::write(&pdf, find_member(&files, "/data/upload/01-summary.pdf")).unwrap();
+    let text = ok(Command::new("pdftotext").arg(&pdf).arg("-"));
+    assert!(text.contains("according to the time-stamp"), "{text}");
+    assert!(text.contains("CN=Bundle TSA"), "{text}");
+
+    // A stamp copy swapped for another reply is named.
+    let other = tempfile::tempdir().unwrap();
+    let vault2 = vault_with_note(other.path());
+    let q = other.path().join("q.tsq");
+    ok(evault(&vault2)
+        .args(["stamp", "request", ORDER, "-o"])
+        .arg(&q));
+    let foreign = fs::read(tsa.reply(&q)).unwrap();
+    let bad = tmp.path().join("swapped.zip");
+    rewrite(
+        &zip,
+        &bad,
+        |name, bytes| {
+            if name.ends_with(".tsr") {
+                bytes.clone_from(&foreign);
+            }
+        },
+        |_, _| {},
+    );
+    let (code, out, _) = run(evault(&vault).arg("verify-bundle").arg(&bad));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("[stamp-copy-differs]"), "{out}");
+}
+
+fn find_member(files: &[(String, Vec<u8>)], suffix: &str) -> Vec<u8> {
+    files
+        .iter()
+        .find(|(n, _)| n.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no {suffix}"))
+        .1
+        .clone()
+}
+
+#[test]
+fn an_attach_cut_short_before_the_request_is_removed_is_finished_not_repeated() {
+    let tsa = Tsa::new(Alg::P256, "Crash");
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = vault_with_note(tmp.path());
+    let query = tmp.path().join("q.tsq");
+    ok(evault(&vault)
+        .args(["stamp", "request", ORDER, "-o"])
+        .arg(&query));
+    let reply = tsa.reply(&query);
+    let waiting = fs::read_dir(manifest(&vault, ORDER).with_file_name("stamp-requests"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect::<Vec<_>>();
+    assert_eq!(waiting.len(), 1);
+    let kept = fs::read(&waiting[0]).unwrap();
+    assert_eq!(
+        kept,
+        fs::read(&query).unwrap(),
+        "the vault keeps the request as written"
+    );
+    ok(evault(&vault).args(["stamp", "attach", ORDER]).arg(&reply));
+    // As if the process died after the entry was durable but before the
+    // request was removed: the request is back.
+    fs::write(&waiting[0], &kept).unwrap();
+    let out = ok(evault(&vault).args(["stamp", "attach", ORDER]).arg(&reply));
+    assert!(out.contains("stamped SO-2026-7781 #3:"), "{out}");
+    let log = fs::read_to_string(manifest(&vault, ORDER)).unwrap();
+    assert_eq!(log.matches("\"type\":\"stamp\"").count(), 1, "{log}");
+    assert!(!waiting[0].exists());
+    ok(evault(&vault).arg("verify"));
+}
