@@ -243,6 +243,34 @@ fn foreign_refused_and_forged_stamps_are_refused_or_named() {
     assert!(out.contains("[stamp-invalid]"), "{out}");
     assert!(out.contains("not an earlier checkpoint"), "{out}");
 
+    // A real token, but over another vault's checkpoint.
+    fs::remove_dir_all(&vault).unwrap();
+    copy_dir(&pristine, &vault);
+    let q3 = elsewhere.path().join("q3.tsq");
+    ok(evault(&vault2)
+        .args(["stamp", "request", ORDER, "-o"])
+        .arg(&q3));
+    let foreign = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(fs::read(other.reply(&q3)).unwrap())
+    };
+    let line = fs::read_to_string(&log).unwrap();
+    let ours = line.split("\"reply\":\"").nth(1).unwrap();
+    let ours = &ours[..ours.find('"').unwrap()];
+    forge_line(&log, "\"type\":\"stamp\"", ours, &foreign);
+    let (code, out, _) = run(evault(&vault).arg("verify"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("[stamp-invalid]"), "{out}");
+    assert!(out.contains("over other data"), "{out}");
+
+    // Trust anchors that cannot be read: an error, nothing checked.
+    let err = refused(evault(&vault).args(["--tsa-ca", "/nonexistent/roots.pem", "verify"]));
+    assert!(
+        err.contains("trust anchors /nonexistent/roots.pem"),
+        "{err}"
+    );
+    assert!(err.contains("--tsa-ca"), "{err}");
+
     fs::remove_dir_all(&vault).unwrap();
     copy_dir(&pristine, &vault);
     let line = fs::read_to_string(&log).unwrap();

@@ -499,7 +499,7 @@ fn check_stamp(
             });
         }
         Err(e) => ctx.push(Severity::Problem, "stamp-invalid", Some(label), Some(seq), None, None, Some(e.to_string()),
-            format!("the RFC 3161 time-stamp over checkpoint entry {} does not verify: the token or the checkpoint was changed, or the token is for other data", s.checkpoint)),
+            format!("the RFC 3161 time-stamp over checkpoint entry {} does not verify ({e}): the token or the checkpoint was changed, or the token is for other data", s.checkpoint)),
     }
 }
 
