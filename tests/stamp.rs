@@ -435,3 +435,31 @@ fn an_attach_cut_short_before_the_request_is_removed_is_finished_not_repeated() 
     assert!(!waiting[0].exists());
     ok(evault(&vault).arg("verify"));
 }
+
+#[test]
+fn a_token_without_the_tsa_certificate_is_invalid_whatever_the_anchors() {
+    let tsa = Tsa::new(Alg::P256, "NoCert");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    fs::write(&data, "evault-checkpoint/1\n").unwrap();
+    // certReq not set: OpenSSL's TSA leaves its certificate out.
+    let query = tmp.path().join("nocert.tsq");
+    ok(Command::new("openssl")
+        .args(["ts", "-query", "-sha256", "-data"])
+        .arg(&data)
+        .arg("-out")
+        .arg(&query));
+    let reply = fs::read(tsa.reply(&query)).unwrap();
+    let expected = Expected {
+        message: b"evault-checkpoint/1\n",
+        nonce: None,
+    };
+    // Even with the TSA's own certificate among the anchors.
+    let anchors = Anchors::load(&tsa.dir.path().join("tsa.pem")).unwrap();
+    let err = check_reply(&reply, &expected, &anchors).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not carry the TSA's certificate"),
+        "{err}"
+    );
+}

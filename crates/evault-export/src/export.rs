@@ -830,17 +830,18 @@ fn readme(order: &OrderId, profile: &Profile, reason: DisputeReason) -> String {
         String::new(),
         "Trusted time (when evault/stamps/ exists)".into(),
         "  A time-stamp authority (TSA) signed, at its own clock's time, the statement".into(),
-        "  \"this vault's order log had these N entries with this Merkle root\". Check it with"
+        "  \"this vault's order log had SIZE entries with this Merkle root\" (in entry-N.data;"
             .into(),
-        "  the TSA's root certificate (from the TSA, not from this bundle):".into(),
+        "  N is the stamp's log entry). Check it with the TSA's root certificate (from the".into(),
+        "  TSA, not from this bundle):".into(),
         "  openssl ts -verify -in evault/stamps/entry-N.tsr -data evault/stamps/entry-N.data \\"
             .into(),
         "    -CAfile TSA-ROOT.pem".into(),
         "  or: evault verify-bundle --tsa-ca TSA-ROOT.pem BUNDLE.zip (also checks that the".into(),
-        "  statement matches the log). What it shows: log entries 1 to N existed, unchanged,"
+        "  statement matches the log). What it shows: log entries 1 to SIZE existed,".into(),
+        "  unchanged, no later than the TSA's time. It does not date anything recorded after"
             .into(),
-        "  no later than the TSA's time. It does not date anything recorded after them, and".into(),
-        "  it is only as trustworthy as the TSA.".into(),
+        "  them, and it is only as trustworthy as the TSA.".into(),
     ];
     lines.join("\n") + "\n"
 }
