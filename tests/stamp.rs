@@ -203,6 +203,12 @@ fn foreign_refused_and_forged_stamps_are_refused_or_named() {
     fs::write(&junk, "HTTP/1.1 502 Bad Gateway\r\n").unwrap();
     let err = refused(evault(&vault).args(["stamp", "attach", ORDER]).arg(&junk));
     assert!(err.contains("malformed time-stamp reply"), "{err}");
+    let err = refused(
+        evault(&vault)
+            .args(["stamp", "request", ORDER, "-o"])
+            .arg(&query),
+    );
+    assert!(err.contains("already exists"), "{err}");
     let err = refused(evault(&vault).args(["stamp", ORDER, "--tsa", "https://tsa.example/"]));
     assert!(err.contains("only http:// URLs"), "{err}");
     assert_eq!(
@@ -226,7 +232,12 @@ fn foreign_refused_and_forged_stamps_are_refused_or_named() {
     let out = ok(evault(&vault).arg("--tsa-ca").arg(good.ca()).arg("verify"));
     assert!(out.contains("[stamp-untrusted]"), "{out}");
     assert!(out.contains("1 time-stamp valid, TSA not trusted"), "{out}");
-    let out = ok(evault(&vault).arg("--tsa-ca").arg(other.ca()).arg("verify"));
+    // Anchors as a folder of certificates (other files in it are ignored).
+    let roots = tmp.path().join("roots");
+    fs::create_dir(&roots).unwrap();
+    fs::copy(other.ca(), roots.join("other-root.crt")).unwrap();
+    fs::write(roots.join("notes.txt"), "not a certificate").unwrap();
+    let out = ok(evault(&vault).arg("--tsa-ca").arg(&roots).arg("verify"));
     assert!(out.contains("1 time-stamp valid and trusted"), "{out}");
 
     // Forged stamp entries, re-chained so that only the stamp check can tell.

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use evault_core::timestamp::{Stamp, Trust};
+use evault_core::timestamp::{Anchors, Stamp, Trust};
 use evault_core::{OrderId, Vault};
 
 use crate::cli::Global;
@@ -16,6 +16,12 @@ const MAX_REPLY: u64 = 1024 * 1024;
 
 pub fn request(g: &Global, order: &str, output: &Path) -> Result<Status> {
     let order = settings::order(order)?;
+    if output.exists() {
+        bail!(
+            "{} already exists; give a new file name (nothing was recorded)",
+            output.display()
+        );
+    }
     let vault = settings::open(g)?;
     let pending = vault.stamp_request(&order, &settings::actor(g)?, settings::key(g)?.as_ref())?;
     write_new(output, &pending.request)?;
@@ -31,7 +37,13 @@ pub fn request(g: &Global, order: &str, output: &Path) -> Result<Status> {
 pub fn attach(g: &Global, order: &str, reply: &Path) -> Result<Status> {
     let order = settings::order(order)?;
     let bytes = read_reply(reply)?;
-    record(g, &settings::open(g)?, &order, &bytes)
+    record(
+        g,
+        &settings::open(g)?,
+        &order,
+        &bytes,
+        &settings::tsa_anchors(g)?,
+    )
 }
 
 pub fn over_http(g: &Global, order: &str, url: &str) -> Result<Status> {
@@ -41,7 +53,7 @@ pub fn over_http(g: &Global, order: &str, url: &str) -> Result<Status> {
             "--tsa {url}: only http:// URLs are supported (a TSA's reply is signed, so TLS adds nothing to what it proves); for an https-only TSA use `evault stamp request`, send the file with curl, then `evault stamp attach`"
         );
     }
-    settings::tsa_anchors(g)?; // a bad anchor path fails before anything is recorded
+    let anchors = settings::tsa_anchors(g)?; // a bad path fails before anything is recorded
     let vault = settings::open(g)?;
     let pending = vault.stamp_request(&order, &settings::actor(g)?, settings::key(g)?.as_ref())?;
     let reply = post(url, &pending.request).with_context(|| {
@@ -50,12 +62,17 @@ pub fn over_http(g: &Global, order: &str, url: &str) -> Result<Status> {
             pending.path.display()
         )
     })?;
-    record(g, &vault, &order, &reply)
+    record(g, &vault, &order, &reply, &anchors)
 }
 
-fn record(g: &Global, vault: &Vault, order: &OrderId, reply: &[u8]) -> Result<Status> {
-    let anchors = settings::tsa_anchors(g)?;
-    let (r, stamp) = vault.stamp_attach(order, reply, &anchors, &settings::actor(g)?)?;
+fn record(
+    g: &Global,
+    vault: &Vault,
+    order: &OrderId,
+    reply: &[u8],
+    anchors: &Anchors,
+) -> Result<Status> {
+    let (r, stamp) = vault.stamp_attach(order, reply, anchors, &settings::actor(g)?)?;
     let checkpoint = match &r.entry.body {
         evault_core::Body::Stamp(s) => s.checkpoint,
         _ => 0,
