@@ -493,3 +493,88 @@ fn verify_bundle_rejects_tampered_and_hostile_bundles() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot be read as a bundle"), "{err}");
 }
+
+/// A valid PDF of `n` empty Letter pages (catalog, page tree, xref).
+pub(crate) fn pdf_with_pages(n: usize) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", i + 3)).collect();
+    let mut bodies = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")),
+    ];
+    bodies.extend(
+        (0..n).map(|_| "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>".to_owned()),
+    );
+    for (i, body) in bodies.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n{body}\nendobj\n", i + 1).bytes());
+    }
+    let xref = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).bytes());
+    for o in offsets {
+        out.extend(format!("{o:010} 00000 n \n").bytes());
+    }
+    out.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            bodies.len() + 1
+        )
+        .bytes(),
+    );
+    out
+}
+
+#[test]
+fn recorded_pdfs_count_against_page_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = disputed(tmp.path(), 0, "stripe");
+    let invoice = tmp.path().join("invoice-60-pages.pdf");
+    fs::write(&invoice, pdf_with_pages(60)).unwrap();
+    // A real PDF reader counts the same pages.
+    let (code, info, _) = run(Command::new("pdfinfo").arg(&invoice));
+    assert_eq!(code, 0);
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Pages:") && l.ends_with(" 60")),
+        "{info}"
+    );
+    let (code, _, err) = run(evault(&vault)
+        .args(["add", ORDER, "--kind", "invoice"])
+        .arg(&invoice));
+    assert_eq!(code, 0, "{err}");
+
+    // Stripe takes fewer than 50 pages in all: refused, naming the invoice.
+    let zip = tmp.path().join("stripe.zip");
+    let (code, out, err) = export(&vault, &zip, &[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("at most 49"), "{err}");
+    assert!(
+        err.contains("04-invoice.pdf (entry 7 invoice-60-pages.pdf) 60 pages"),
+        "{err}"
+    );
+    assert!(!zip.exists());
+
+    // PayPal has no page limit: the same invoice goes as recorded.
+    let zip = tmp.path().join("paypal.zip");
+    let (code, out, err) = export(&vault, &zip, &["--platform", "paypal"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A PDF nobody can read to count its pages is refused where pages are limited.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let vault2 = disputed(tmp2.path(), 0, "stripe");
+    let broken = tmp2.path().join("invoice-broken.pdf");
+    fs::write(
+        &broken,
+        b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 9 0 R",
+    )
+    .unwrap();
+    let (code, _, err) = run(evault(&vault2)
+        .args(["add", ORDER, "--kind", "invoice"])
+        .arg(&broken));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = export(&vault2, &tmp2.path().join("b.zip"), &[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("invoice-broken.pdf (entry"), "{err}");
+    assert!(err.contains("pages evault cannot count"), "{err}");
+}

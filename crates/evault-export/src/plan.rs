@@ -403,13 +403,7 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
                 "uploaded as recorded".into(),
             )
         };
-        let upload = Upload {
-            name,
-            bytes,
-            pages: None,
-            what: format!("entry {seq} {}", e.name),
-            generated: false,
-        };
+        let upload = as_recorded(inp, *seq, e, name, bytes)?;
         fit.push(line(*seq, e, Some(&upload), action));
         uploads.push(upload);
     }
@@ -701,18 +695,13 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         uploads.push(upload);
     }
     for (seq, e) in as_is {
-        let upload = Upload {
-            name: upload_name(
-                uploads.len() + 1,
-                short_kind(e.kind),
-                ext_of(&e.media_type),
-                profile.names.max_chars,
-            ),
-            bytes: read_blob(inp.vault, seq, e)?,
-            pages: None,
-            what: format!("entry {seq} {}", e.name),
-            generated: false,
-        };
+        let name = upload_name(
+            uploads.len() + 1,
+            short_kind(e.kind),
+            ext_of(&e.media_type),
+            profile.names.max_chars,
+        );
+        let upload = as_recorded(inp, seq, e, name, read_blob(inp.vault, seq, e)?)?;
         fit.push(line(seq, e, Some(&upload), "uploaded as recorded".into()));
         uploads.push(upload);
     }
@@ -729,6 +718,42 @@ fn limit_n(v: Option<u32>) -> String {
 }
 
 /// A blob's bytes, checked against their hash as they are read.
+/// A recorded file uploaded as it is. A PDF's pages are counted so that
+/// the profile's page limits hold for it too; one whose pages cannot be
+/// counted is refused when the profile limits pages.
+fn as_recorded(
+    inp: &Inputs<'_>,
+    seq: u64,
+    e: &Evidence,
+    name: String,
+    bytes: Vec<u8>,
+) -> Result<Upload> {
+    let limits_pages =
+        inp.profile.max_pages_per_file.is_some() || inp.profile.max_pages_total.is_some();
+    let pages = match (e.media_type == "application/pdf").then(|| pdf_pages(&bytes)) {
+        Some(None) if limits_pages => {
+            return Err(inp.does_not_fit(format!(
+                "{} (entry {seq}) is a PDF whose pages evault cannot count (damaged or encrypted), and {} limits pages; retract it, or record a copy saved again by a PDF tool",
+                e.name, inp.profile.name
+            )));
+        }
+        counted => counted.flatten(),
+    };
+    Ok(Upload {
+        name,
+        bytes,
+        pages,
+        what: format!("entry {seq} {}", e.name),
+        generated: false,
+    })
+}
+
+/// The number of pages of a PDF, or `None` when it cannot be read.
+fn pdf_pages(bytes: &[u8]) -> Option<usize> {
+    let pdf = hayro_syntax::Pdf::new(bytes.to_vec()).ok()?;
+    Some(pdf.pages().len())
+}
+
 pub(crate) fn read_blob(vault: &Vault, seq: u64, e: &Evidence) -> Result<Vec<u8>> {
     // The recorded size is only a hint (the reader checks the bytes).
     let mut bytes = Vec::with_capacity(usize::try_from(e.size.min(64 << 20)).unwrap_or(0));
@@ -777,7 +802,26 @@ fn check_limits(profile: &Profile, files: &[Upload]) -> Result<()> {
     if let Some(max) = profile.max_pages_total
         && pages > max as usize
     {
-        return fail(format!("{pages} PDF pages in all, at most {max}"));
+        let each: Vec<String> = files
+            .iter()
+            .filter_map(|f| {
+                let p = f.pages?;
+                let source = if f.generated {
+                    String::new()
+                } else {
+                    format!(" ({})", f.what)
+                };
+                Some(format!(
+                    "{}{source} {p} page{}",
+                    f.name,
+                    if p == 1 { "" } else { "s" }
+                ))
+            })
+            .collect();
+        return fail(format!(
+            "{pages} PDF pages in all, at most {max}: {}; retract a long recorded PDF or use a profile with more room",
+            each.join(", ")
+        ));
     }
     for f in files {
         let (name, size) = (&f.name, f.bytes.len() as u64);
@@ -792,7 +836,10 @@ fn check_limits(profile: &Profile, files: &[Upload]) -> Result<()> {
         if let (Some(max), Some(p)) = (profile.max_pages_per_file, f.pages)
             && p > max as usize
         {
-            return fail(format!("{name} has {p} pages, at most {max}"));
+            return fail(format!(
+                "{name} ({}) has {p} pages, at most {max}: retract it or use a profile with more room",
+                f.what
+            ));
         }
         if let Some(max) = profile.names.max_chars
             && name.chars().count() > max as usize
