@@ -209,6 +209,15 @@ fn foreign_refused_and_forged_stamps_are_refused_or_named() {
             .arg(&query),
     );
     assert!(err.contains("already exists"), "{err}");
+    let err = refused(
+        evault(&vault)
+            .args(["stamp", "request", ORDER, "-o"])
+            .arg(tmp.path().join("no-such-folder/q.tsq")),
+    );
+    assert!(
+        err.contains("does not exist (nothing was recorded)"),
+        "{err}"
+    );
     let err = refused(evault(&vault).args(["stamp", ORDER, "--tsa", "https://tsa.example/"]));
     assert!(err.contains("only http:// URLs"), "{err}");
     assert_eq!(
@@ -253,6 +262,22 @@ fn foreign_refused_and_forged_stamps_are_refused_or_named() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("[stamp-invalid]"), "{out}");
     assert!(out.contains("not an earlier checkpoint"), "{out}");
+
+    // The entry's displayed time edited (the token still verifies).
+    fs::remove_dir_all(&vault).unwrap();
+    copy_dir(&pristine, &vault);
+    let line = fs::read_to_string(&log).unwrap();
+    let time = line.split("\"time\":\"").nth(1).unwrap();
+    let time = &time[..time.find('"').unwrap()];
+    forge_line(
+        &log,
+        "\"type\":\"stamp\"",
+        &format!("\"time\":\"{time}\""),
+        "\"time\":\"2020-01-01T00:00:00Z\"",
+    );
+    let (code, out, _) = run(evault(&vault).arg("verify"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("the entry was edited"), "{out}");
 
     // A real token, but over another vault's checkpoint.
     fs::remove_dir_all(&vault).unwrap();
@@ -403,6 +428,35 @@ fn stamped_bundles_carry_tokens_that_openssl_and_verify_bundle_check() {
     let (code, out, _) = run(evault(&vault).arg("verify-bundle").arg(&bad));
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("[stamp-copy-differs]"), "{out}");
+    assert!(out.contains("differs from stamp entry"), "{out}");
+
+    // A copy removed, and one added that no stamp entry accounts for.
+    let bad = tmp.path().join("removed-and-added.zip");
+    let kept: Vec<(String, Vec<u8>)> = members(&zip)
+        .into_iter()
+        .filter(|(n, _)| !n.ends_with(".data"))
+        .collect();
+    {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(fs::File::create(&bad).unwrap());
+        let top = kept[0].0.split('/').next().unwrap().to_owned();
+        for (name, bytes) in &kept {
+            w.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(bytes).unwrap();
+        }
+        w.start_file(
+            format!("{top}/evault/stamps/entry-99.tsr"),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        w.write_all(&foreign).unwrap();
+        w.finish().unwrap();
+    }
+    let (code, out, _) = run(evault(&vault).arg("verify-bundle").arg(&bad));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("is missing (or over 1 MiB)"), "{out}");
+    assert!(out.contains("matches no valid stamp entry"), "{out}");
 }
 
 fn find_member(files: &[(String, Vec<u8>)], suffix: &str) -> Vec<u8> {

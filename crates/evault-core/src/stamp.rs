@@ -45,6 +45,25 @@ impl StampRecord {
     pub fn reply_der(&self) -> Option<Vec<u8>> {
         BASE64.decode(&self.reply).ok()
     }
+
+    /// Why the entry's `time` and `tsa` do not say what its token says
+    /// (they are shown without reading the token), or `None` when they do.
+    pub fn differs_from(&self, stamp: &Stamp) -> Option<String> {
+        let time = stamp_time(stamp);
+        (self.time != time || self.tsa != stamp.tsa).then(|| {
+            format!(
+                "the entry says {} by {} but its token says {time} by {}: the entry was edited",
+                self.time, self.tsa, stamp.tsa
+            )
+        })
+    }
+}
+
+/// A token's time as entries and reports write it (RFC 3339, UTC).
+pub fn stamp_time(stamp: &Stamp) -> String {
+    stamp
+        .time
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 /// A request written by [`Vault::stamp_request`], awaiting its reply.
@@ -120,13 +139,13 @@ impl Vault {
         let dir = self.pending_dir(order);
         fs::create_dir_all(&dir).ctx("creating", &dir)?;
         let path = dir.join(format!("{seq}-{}.tsq", crate::id::hex(&nonce)));
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
+        // Written whole or not at all: a temporary file, fsynced, renamed.
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir).ctx("creating a file in", &dir)?;
+        tmp.write_all(&request).ctx("writing", tmp.path())?;
+        tmp.as_file().sync_all().ctx("syncing", tmp.path())?;
+        tmp.persist_noclobber(&path)
+            .map_err(|e| e.error)
             .ctx("creating", &path)?;
-        file.write_all(&request).ctx("writing", &path)?;
-        file.sync_all().ctx("syncing", &path)?;
         sync_dir(&dir)?;
         Ok(PendingStamp {
             checkpoint: seq,
@@ -183,9 +202,14 @@ impl Vault {
             ));
         }
         let mut refusal = None;
+        let mut unreadable = Vec::new();
         for p in &pending {
-            let request = Request::from_der(&p.request)
-                .map_err(|e| stamp_error(order, format!("{}: {e}", p.path.display())))?;
+            // An unreadable request (not written by evault) answers nothing;
+            // it is named if no other request matches.
+            let Ok(request) = Request::from_der(&p.request) else {
+                unreadable.push(p.path.display().to_string());
+                continue;
+            };
             let Some((_, message)) = log.checkpoint_message(order, p.checkpoint) else {
                 continue;
             };
@@ -197,9 +221,7 @@ impl Vault {
                 Ok(stamp) => {
                     let record = StampRecord {
                         checkpoint: p.checkpoint,
-                        time: stamp
-                            .time
-                            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                        time: stamp_time(&stamp),
                         tsa: stamp.tsa.clone(),
                         reply: BASE64.encode(reply),
                     };
@@ -228,7 +250,22 @@ impl Vault {
             }
         }
         Err(match refusal {
-            Some(e) => stamp_error(order, format!("the reply was refused: {e}")),
+            Some(evault_timestamp::Error::Malformed(e)) => stamp_error(
+                order,
+                format!("the file is not a time-stamp reply (a DER TimeStampResp): {e}"),
+            ),
+            Some(e @ evault_timestamp::Error::Refused { .. }) => stamp_error(order, e.to_string()),
+            Some(e) => stamp_error(
+                order,
+                format!("the reply fails a check, {e}; nothing was recorded"),
+            ),
+            None if !unreadable.is_empty() => stamp_error(
+                order,
+                format!(
+                    "the reply answers none of the readable waiting requests, and these cannot be read (delete them if you did not put them there): {}",
+                    unreadable.join(", ")
+                ),
+            ),
             None => stamp_error(
                 order,
                 "the reply answers none of the waiting requests (its nonce or hash differs): it is a reply to another request",

@@ -480,6 +480,13 @@ fn check_stamp(
             "the reply is not base64",
         )),
     };
+    let checked =
+        checked
+            .map_err(|e| e.to_string())
+            .and_then(|stamp| match s.differs_from(&stamp) {
+                Some(why) => Err(why),
+                None => Ok(stamp),
+            });
     match checked {
         Ok(stamp) => {
             let trust = stamp.trust.describe();
@@ -492,7 +499,7 @@ fn check_stamp(
                 seq,
                 checkpoint: s.checkpoint,
                 size: c.size,
-                time: stamp.time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                time: crate::stamp_time(&stamp),
                 tsa: stamp.tsa.clone(),
                 verdict: stamp.verdict(),
                 trust,

@@ -198,8 +198,9 @@ pub fn fit_photo(bytes: &[u8], long_edge: u32, budget: u64) -> Result<Fitted, St
 /// for a quarter of the cost, so the quality search runs on the sample and
 /// the full image is encoded at the quality found; when the prediction was
 /// high enough that the next quality may fit too, that one is tried. When
-/// the full encode misses the budget, or the image is too small to sample,
-/// the search runs on full encodes.
+/// the full encode misses the budget, when the prediction was more than 3%
+/// too high (a sample unlike the whole), or when the image is too small to
+/// sample, the search runs on full encodes.
 fn fit_quality(rgb: &[u8], w: u32, h: u32, budget: u64) -> Result<Option<(Vec<u8>, u8)>, String> {
     let full = |q: u8| {
         encode(rgb, w, h, q).map(|j| {
@@ -233,9 +234,21 @@ fn fit_quality(rgb: &[u8], w: u32, h: u32, budget: u64) -> Result<Option<(Vec<u8
     if n as u64 > budget {
         return highest_fitting(budget, (q, n), full);
     }
-    // Correct the next quality's prediction by this one's error.
+    if q == MAX_QUALITY {
+        return Ok(Some((jpeg, q)));
+    }
     let error = n as f64 / predict(q)?.1.max(1) as f64;
-    if q < MAX_QUALITY && predict(q + 1)?.1 as f64 * error <= budget as f64 {
+    // A sample unlike the whole (content repeating every 32 px lines up
+    // with the sampling) predicts far too high: search on full encodes.
+    if error < 0.97 {
+        let (top, n88) = full(MAX_QUALITY)?;
+        if n88 as u64 <= budget {
+            return Ok(Some((top, MAX_QUALITY)));
+        }
+        return highest_fitting(budget, (MAX_QUALITY, n88), full);
+    }
+    // Correct the next quality's prediction by this one's error.
+    if predict(q + 1)?.1 as f64 * error <= budget as f64 {
         let (better, m) = full(q + 1)?;
         if m as u64 <= budget {
             return Ok(Some((better, q + 1)));
@@ -410,6 +423,13 @@ mod tests {
     #[test]
     fn sampled_quality_search_fits_and_is_within_one_step_of_the_best() {
         // A 1280x960 gradient with deterministic noise: detail like a photo's.
+        check_search(false);
+        // Noise only in every other band of 16 rows: exactly what the
+        // sample takes, so it predicts twice the real size.
+        check_search(true);
+    }
+
+    fn check_search(banded: bool) {
         let (w, h) = (1280u32, 960u32);
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         let rgb: Vec<u8> = (0..w * h * 3)
@@ -418,7 +438,12 @@ mod tests {
                 x ^= x >> 7;
                 x ^= x << 17;
                 let base = ((i / 3) % w * 255 / w) as u8;
-                base.wrapping_add((x % 48) as u8)
+                let row = i / 3 / w;
+                if banded && (row / 16) % 2 == 1 {
+                    base
+                } else {
+                    base.wrapping_add((x % 48) as u8)
+                }
             })
             .collect();
         let sizes: Vec<usize> = (MIN_QUALITY..=MAX_QUALITY)

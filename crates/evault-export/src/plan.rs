@@ -717,7 +717,6 @@ fn limit_n(v: Option<u32>) -> String {
     v.map_or_else(|| "no limit".into(), |n| n.to_string())
 }
 
-/// A blob's bytes, checked against their hash as they are read.
 /// A recorded file uploaded as it is. A PDF's pages are counted so that
 /// the profile's page limits hold for it too; one whose pages cannot be
 /// counted is refused when the profile limits pages.
@@ -748,12 +747,14 @@ fn as_recorded(
     })
 }
 
-/// The number of pages of a PDF, or `None` when it cannot be read.
+/// The number of pages of a PDF, or `None` when it cannot be read (a page
+/// tree that cannot be resolved reads as no pages: that is `None` too).
 fn pdf_pages(bytes: &[u8]) -> Option<usize> {
     let pdf = hayro_syntax::Pdf::new(bytes.to_vec()).ok()?;
-    Some(pdf.pages().len())
+    Some(pdf.pages().len()).filter(|n| *n > 0)
 }
 
+/// A blob's bytes, checked against their hash as they are read.
 pub(crate) fn read_blob(vault: &Vault, seq: u64, e: &Evidence) -> Result<Vec<u8>> {
     // The recorded size is only a hint (the reader checks the bytes).
     let mut bytes = Vec::with_capacity(usize::try_from(e.size.min(64 << 20)).unwrap_or(0));

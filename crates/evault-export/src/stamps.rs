@@ -46,14 +46,15 @@ fn check_one(
         nonce: None,
     };
     let stamp = check_reply(&reply, &expected, anchors).map_err(|e| e.to_string())?;
+    if let Some(why) = s.differs_from(&stamp) {
+        return Err(why);
+    }
     Ok((
         LoggedStamp {
             seq,
             checkpoint: s.checkpoint,
             size: c.size,
-            time: stamp
-                .time
-                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            time: evault_core::stamp_time(&stamp),
             tsa: stamp.tsa.clone(),
             reply,
             message,
@@ -119,6 +120,7 @@ pub(crate) fn check_bundled(
 ) {
     const LOG: &str = "evault/manifest.jsonl";
     let mut checkpoints = HashMap::new();
+    let mut copies = Vec::new();
     for line in lines {
         let Ok(entry) = serde_json::from_slice::<Entry>(line) else {
             continue;
@@ -131,13 +133,19 @@ pub(crate) fn check_bundled(
                 Ok((stamp, checked)) => {
                     for (ext, bytes) in [("tsr", &stamp.reply), ("data", &stamp.message)] {
                         let path = format!("{DIR}entry-{}.{ext}", stamp.seq);
-                        if texts.get(&path).is_some_and(|copy| copy != bytes) {
+                        let why = match texts.get(&path) {
+                            Some(copy) if copy == bytes => None,
+                            Some(_) => Some("differs from"),
+                            None => Some("is missing (or over 1 MiB), though the bundle carries"),
+                        };
+                        if let Some(why) = why {
                             report.push_finding(
                                 "stamp-copy-differs",
                                 &path,
-                                format!("this file differs from stamp entry {} of the log; check the token with the log's copy", stamp.seq),
+                                format!("this file {why} stamp entry {} of the log; check the token with the log's copy", stamp.seq),
                             );
                         }
+                        copies.push(path);
                     }
                     report.stamps.push(StampedCheckpoint {
                         order: entry.order.to_string(),
@@ -160,6 +168,15 @@ pub(crate) fn check_bundled(
                 ),
             },
             _ => {}
+        }
+    }
+    for path in texts.keys().filter(|p| p.starts_with(DIR)) {
+        if !copies.contains(path) {
+            report.push_finding(
+                "stamp-copy-differs",
+                path,
+                "this file matches no valid stamp entry of the bundled log: it was added, or its stamp entry does not verify".into(),
+            );
         }
     }
 }

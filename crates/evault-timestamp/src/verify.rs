@@ -218,9 +218,10 @@ fn trust(signer: &Cert, pool: &[Cert], anchors: &Anchors, at: DateTime<Utc>) -> 
                 anchor: a.subject(),
             });
         }
+        // A candidate that is not valid at the stamped time is skipped, not
+        // fatal: a renewed certificate of the same name may follow it.
         for a in &anchors.certs {
-            if current.issued_by(a)? {
-                a.valid_at(at)?;
+            if a.valid_at(at).is_ok() && current.issued_by(a)? {
                 return Ok(Trust::Trusted {
                     anchor: a.subject(),
                 });
@@ -228,20 +229,21 @@ fn trust(signer: &Cert, pool: &[Cert], anchors: &Anchors, at: DateTime<Utc>) -> 
         }
         let mut next = None;
         for c in pool {
-            if c.der != current.der && c.is_ca() && current.issued_by(c)? {
+            if c.der != current.der
+                && c.is_ca()
+                && c.valid_at(at).is_ok()
+                && current.issued_by(c)?
+            {
                 next = Some(c);
                 break;
             }
         }
         match next {
-            Some(c) => {
-                c.valid_at(at)?;
-                current = c;
-            }
+            Some(c) => current = c,
             None => {
                 return Ok(Trust::NotTrusted {
                     why: format!(
-                        "the chain ends at {}, issued by {}, which is not among the trust anchors",
+                        "the chain ends at {}, issued by {}, which is not among the trust anchors valid at the stamped time",
                         current.subject(),
                         current.x509.tbs_certificate().issuer()
                     ),

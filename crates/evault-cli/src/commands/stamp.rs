@@ -16,6 +16,15 @@ const MAX_REPLY: u64 = 1024 * 1024;
 
 pub fn request(g: &Global, order: &str, output: &Path) -> Result<Status> {
     let order = settings::order(order)?;
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        bail!(
+            "{}: the folder {} does not exist (nothing was recorded)",
+            output.display(),
+            dir.display()
+        );
+    }
     if output.exists() {
         bail!(
             "{} already exists; give a new file name (nothing was recorded)",
@@ -80,9 +89,7 @@ fn record(
     out!(
         "stamped {order} #{}: checkpoint #{checkpoint} at {} by {}; {}",
         r.entry.seq,
-        stamp
-            .time
-            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        evault_core::stamp_time(&stamp),
         stamp.tsa,
         describe(&stamp)
     );
