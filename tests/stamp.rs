@@ -528,3 +528,30 @@ fn a_token_without_the_tsa_certificate_is_invalid_whatever_the_anchors() {
         "{err}"
     );
 }
+
+#[test]
+fn a_token_signed_after_its_certificate_expired_is_invalid_for_both() {
+    let tsa = Tsa::expired(Alg::Rsa, "Expired");
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = vault_with_note(tmp.path());
+    let query = tmp.path().join("q.tsq");
+    ok(evault(&vault)
+        .args(["stamp", "request", ORDER, "-o"])
+        .arg(&query));
+    let reply = tsa.reply(&query);
+    let log = manifest(&vault, ORDER);
+    let before = fs::read(&log).unwrap();
+    let err = refused(
+        evault(&vault)
+            .arg("--tsa-ca")
+            .arg(tsa.ca())
+            .args(["stamp", "attach", ORDER])
+            .arg(&reply),
+    );
+    assert!(err.contains("fails a check, certificate:"), "{err}");
+    assert!(err.contains("is valid from 2020-01-01"), "{err}");
+    assert_eq!(fs::read(&log).unwrap(), before);
+    let msg = tmp.path().join("msg");
+    checkpoint_message(&vault, 2, &msg);
+    assert!(!openssl_verifies(&reply, &msg, &tsa.ca()));
+}

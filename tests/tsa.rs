@@ -45,6 +45,16 @@ impl Tsa {
     /// A root CA named `name` and a TSA certificate it issued (critical
     /// timeStamping EKU, ESSCertIDv2 with SHA-256, signer digest per key).
     pub fn new(alg: Alg, name: &str) -> Self {
+        Self::make(alg, name, false)
+    }
+
+    /// The same, but the TSA certificate expired in 2021 (issued with
+    /// `openssl ca`, valid 2020-01-01 to 2021-01-01): OpenSSL still signs.
+    pub fn expired(alg: Alg, name: &str) -> Self {
+        Self::make(alg, name, true)
+    }
+
+    fn make(alg: Alg, name: &str, expired: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let digest = if matches!(alg, Alg::P384) {
@@ -92,28 +102,65 @@ impl Tsa {
             "-nodes", "-keyout", "tsa.key", "-out", "tsa.csr", "-subj", &subj, "-config", "tsa.cnf",
         ]);
         openssl(&args, d);
-        openssl(
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "tsa.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "tsa.pem",
-                "-days",
-                "3650",
-                "-extfile",
-                "tsa.cnf",
-                "-extensions",
-                "tsa_ext",
-            ],
-            d,
-        );
+        if expired {
+            fs::create_dir(d.join("db")).unwrap();
+            fs::write(d.join("db/index.txt"), "").unwrap();
+            fs::write(d.join("db/serial"), "1000\n").unwrap();
+            fs::write(
+                d.join("ca.cnf"),
+                format!(
+                    "[ca]\ndefault_ca = dflt\n[dflt]\ndatabase = {0}/db/index.txt\nserial = {0}/db/serial\n\
+                     new_certs_dir = {0}/db\ncertificate = {0}/ca.pem\nprivate_key = {0}/ca.key\n\
+                     default_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n",
+                    d.display()
+                ),
+            )
+            .unwrap();
+            openssl(
+                &[
+                    "ca",
+                    "-batch",
+                    "-config",
+                    "ca.cnf",
+                    "-in",
+                    "tsa.csr",
+                    "-out",
+                    "tsa.pem",
+                    "-startdate",
+                    "20200101000000Z",
+                    "-enddate",
+                    "20210101000000Z",
+                    "-extfile",
+                    "tsa.cnf",
+                    "-extensions",
+                    "tsa_ext",
+                ],
+                d,
+            );
+        } else {
+            openssl(
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    "tsa.csr",
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-out",
+                    "tsa.pem",
+                    "-days",
+                    "3650",
+                    "-extfile",
+                    "tsa.cnf",
+                    "-extensions",
+                    "tsa_ext",
+                ],
+                d,
+            );
+        }
         Self { dir }
     }
 
