@@ -25,6 +25,13 @@ fn refused(cmd: &mut Command) -> String {
     err
 }
 
+/// `evault stamp request ORDER -o OUT` on `vault`.
+fn stamp_request(vault: &Path, out: &Path) -> Command {
+    let mut cmd = evault(vault);
+    cmd.args(["stamp", "request", ORDER, "-o"]).arg(out);
+    cmd
+}
+
 /// A vault with one note in ORDER.
 fn vault_with_note(dir: &Path) -> std::path::PathBuf {
     let vault = dir.join("vault");
@@ -68,9 +75,7 @@ fn rsa_and_ec_tokens_verify_and_agree_with_openssl() {
         let tmp = tempfile::tempdir().unwrap();
         let vault = vault_with_note(tmp.path());
         let query = tmp.path().join("checkpoint.tsq");
-        let out = ok(evault(&vault)
-            .args(["stamp", "request", ORDER, "-o"])
-            .arg(&query));
+        let out = ok(&mut stamp_request(&vault, &query));
         assert!(out.contains("checkpoint #2"), "{out}");
         // OpenSSL reads the request: SHA-256, a nonce, certReq set.
         let text = ok(Command::new("openssl")
@@ -159,9 +164,7 @@ fn foreign_refused_and_forged_stamps_are_refused_or_named() {
     let tmp = tempfile::tempdir().unwrap();
     let vault = vault_with_note(tmp.path());
     let query = tmp.path().join("q.tsq");
-    ok(evault(&vault)
-        .args(["stamp", "request", ORDER, "-o"])
-        .arg(&query));
+    ok(&mut stamp_request(&vault, &query));
     let log = manifest(&vault, ORDER);
     let before = fs::read(&log).unwrap();
 
@@ -169,9 +172,7 @@ fn foreign_refused_and_forged_stamps_are_refused_or_named() {
     let elsewhere = tempfile::tempdir().unwrap();
     let vault2 = vault_with_note(elsewhere.path());
     let query2 = elsewhere.path().join("q2.tsq");
-    ok(evault(&vault2)
-        .args(["stamp", "request", ORDER, "-o"])
-        .arg(&query2));
+    ok(&mut stamp_request(&vault2, &query2));
     let err = refused(
         evault(&vault)
             .args(["stamp", "attach", ORDER])
@@ -203,17 +204,12 @@ fn foreign_refused_and_forged_stamps_are_refused_or_named() {
     fs::write(&junk, "HTTP/1.1 502 Bad Gateway\r\n").unwrap();
     let err = refused(evault(&vault).args(["stamp", "attach", ORDER]).arg(&junk));
     assert!(err.contains("malformed time-stamp reply"), "{err}");
-    let err = refused(
-        evault(&vault)
-            .args(["stamp", "request", ORDER, "-o"])
-            .arg(&query),
-    );
+    let err = refused(&mut stamp_request(&vault, &query));
     assert!(err.contains("already exists"), "{err}");
-    let err = refused(
-        evault(&vault)
-            .args(["stamp", "request", ORDER, "-o"])
-            .arg(tmp.path().join("no-such-folder/q.tsq")),
-    );
+    let err = refused(&mut stamp_request(
+        &vault,
+        &tmp.path().join("no-such-folder/q.tsq"),
+    ));
     assert!(
         err.contains("does not exist (nothing was recorded)"),
         "{err}"
@@ -283,9 +279,7 @@ fn foreign_refused_and_forged_stamps_are_refused_or_named() {
     fs::remove_dir_all(&vault).unwrap();
     copy_dir(&pristine, &vault);
     let q3 = elsewhere.path().join("q3.tsq");
-    ok(evault(&vault2)
-        .args(["stamp", "request", ORDER, "-o"])
-        .arg(&q3));
+    ok(&mut stamp_request(&vault2, &q3));
     let foreign = {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.encode(fs::read(other.reply(&q3)).unwrap())
@@ -381,17 +375,9 @@ fn stamped_bundles_carry_tokens_that_openssl_and_verify_bundle_check() {
 
     // The copies in evault/stamps/ are what `openssl ts -verify` needs.
     let files = members(&zip);
-    let find = |suffix: &str| {
-        files
-            .iter()
-            .find(|(n, _)| n.contains("/evault/stamps/") && n.ends_with(suffix))
-            .unwrap_or_else(|| panic!("no {suffix} in the bundle"))
-            .1
-            .clone()
-    };
     let (tsr, data) = (tmp.path().join("b.tsr"), tmp.path().join("b.data"));
-    fs::write(&tsr, find(".tsr")).unwrap();
-    fs::write(&data, find(".data")).unwrap();
+    fs::write(&tsr, find_member(&files, ".tsr")).unwrap();
+    fs::write(&data, find_member(&files, ".data")).unwrap();
     assert!(openssl_verifies(&tsr, &data, &tsa.ca()));
     let readme = String::from_utf8(find_member(&files, "/README.txt")).unwrap();
     assert!(
@@ -410,9 +396,7 @@ fn stamped_bundles_carry_tokens_that_openssl_and_verify_bundle_check() {
     let other = tempfile::tempdir().unwrap();
     let vault2 = vault_with_note(other.path());
     let q = other.path().join("q.tsq");
-    ok(evault(&vault2)
-        .args(["stamp", "request", ORDER, "-o"])
-        .arg(&q));
+    ok(&mut stamp_request(&vault2, &q));
     let foreign = fs::read(tsa.reply(&q)).unwrap();
     let bad = tmp.path().join("swapped.zip");
     rewrite(
@@ -474,9 +458,7 @@ fn an_attach_cut_short_before_the_request_is_removed_is_finished_not_repeated() 
     let tmp = tempfile::tempdir().unwrap();
     let vault = vault_with_note(tmp.path());
     let query = tmp.path().join("q.tsq");
-    ok(evault(&vault)
-        .args(["stamp", "request", ORDER, "-o"])
-        .arg(&query));
+    ok(&mut stamp_request(&vault, &query));
     let reply = tsa.reply(&query);
     let waiting = fs::read_dir(manifest(&vault, ORDER).with_file_name("stamp-requests"))
         .unwrap()
@@ -535,9 +517,7 @@ fn a_token_signed_after_its_certificate_expired_is_invalid_for_both() {
     let tmp = tempfile::tempdir().unwrap();
     let vault = vault_with_note(tmp.path());
     let query = tmp.path().join("q.tsq");
-    ok(evault(&vault)
-        .args(["stamp", "request", ORDER, "-o"])
-        .arg(&query));
+    ok(&mut stamp_request(&vault, &query));
     let reply = tsa.reply(&query);
     let log = manifest(&vault, ORDER);
     let before = fs::read(&log).unwrap();

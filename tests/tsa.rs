@@ -231,19 +231,19 @@ impl Tsa {
 }
 
 fn reply_to(dir: &Path, query: &Path, out: &Path) {
-    let status = Command::new("openssl")
-        .args(["ts", "-reply", "-config"])
-        .arg(dir.join("tsa.cnf"))
-        .arg("-queryfile")
-        .arg(query)
-        .arg("-out")
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "openssl ts -reply: {}",
-        String::from_utf8_lossy(&status.stderr)
+    let (query, out) = (query.to_str().unwrap(), out.to_str().unwrap());
+    openssl(
+        &[
+            "ts",
+            "-reply",
+            "-config",
+            "tsa.cnf",
+            "-queryfile",
+            query,
+            "-out",
+            out,
+        ],
+        dir,
     );
 }
 

@@ -235,9 +235,7 @@ impl Vault {
                 why: "evidence, retractions, repairs, checkpoints and stamps have their own calls",
             });
         }
-        let mut v = self.commit_bodies(order, vec![Item::Body(body)], actor)?;
-        v.pop()
-            .ok_or_else(|| Error::UnknownOrder(order.to_string()))
+        self.commit_body(order, body, actor)
     }
 
     /// Voids entry `seq` (which stays in the log) with a reason.
@@ -253,16 +251,26 @@ impl Vault {
             return Err(Error::UnknownOrder(order.to_string()));
         }
         // The target is checked under the order's lock (in the append).
-        let item = Item::Body(Body::Retract {
+        let body = Body::Retract {
             target: seq,
             reason: reason.to_owned(),
-        });
-        let mut v = self.commit_bodies(order, vec![item], actor)?;
-        v.pop()
+        };
+        self.commit_body(order, body, actor)
+    }
+
+    /// Appends one entry of `body` and returns it.
+    pub(crate) fn commit_body(
+        &self,
+        order: &OrderId,
+        body: Body,
+        actor: &Actor,
+    ) -> Result<Recorded> {
+        self.commit_bodies(order, vec![Item::Body(body)], actor)?
+            .pop()
             .ok_or_else(|| Error::UnknownOrder(order.to_string()))
     }
 
-    pub(crate) fn commit_bodies(
+    fn commit_bodies(
         &self,
         order: &OrderId,
         items: Vec<Item>,

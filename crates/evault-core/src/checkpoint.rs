@@ -6,7 +6,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
-use crate::append::Item;
 use crate::entry::{Body, Recorded};
 use crate::error::{Error, Result};
 use crate::id::{EntryHash, OrderId};
@@ -142,9 +141,6 @@ impl Vault {
                 ed25519: key.sign(&checkpoint.signed_message(order)),
             });
         }
-        let body = Body::Checkpoint(checkpoint);
-        let mut v = self.commit_bodies(order, vec![Item::Body(body)], actor)?;
-        v.pop()
-            .ok_or_else(|| Error::UnknownOrder(order.to_string()))
+        self.commit_body(order, Body::Checkpoint(checkpoint), actor)
     }
 }

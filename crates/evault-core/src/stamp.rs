@@ -3,6 +3,7 @@
 //! TSA's reply. The token shows that the checkpoint's statement (vault,
 //! order, size, Merkle root) existed at the TSA's time.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,6 @@ use evault_timestamp::{Anchors, Expected, Request, Stamp};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
-use crate::append::Item;
 use crate::checkpoint::Checkpoint;
 use crate::durable::sync_dir;
 use crate::entry::{Body, Recorded};
@@ -22,6 +22,7 @@ use crate::id::OrderId;
 use crate::keys::StationKey;
 use crate::read::OrderLog;
 use crate::vault::Vault;
+use crate::verify::StampedCheckpoint;
 
 /// The folder (inside the order's folder) holding requests awaiting a reply.
 const PENDING_DIR: &str = "stamp-requests";
@@ -46,16 +47,73 @@ impl StampRecord {
         BASE64.decode(&self.reply).ok()
     }
 
-    /// Why the entry's `time` and `tsa` do not say what its token says
-    /// (they are shown without reading the token), or `None` when they do.
-    pub fn differs_from(&self, stamp: &Stamp) -> Option<String> {
-        let time = stamp_time(stamp);
-        (self.time != time || self.tsa != stamp.tsa).then(|| {
-            format!(
+    /// Checks the entry's token against the checkpoint it names, looked up
+    /// in `checkpoints` (the earlier checkpoint entries of the order, by
+    /// `seq`), with `anchors` deciding trust. The entry's `time` and `tsa`,
+    /// shown without reading the token, must say what the token says. The
+    /// error says which check failed.
+    pub fn check<'c>(
+        &self,
+        order: &OrderId,
+        checkpoints: &'c HashMap<u64, Checkpoint>,
+        anchors: &Anchors,
+    ) -> std::result::Result<CheckedStamp<'c>, String> {
+        let checkpoint = checkpoints
+            .get(&self.checkpoint)
+            .ok_or_else(|| format!("entry {} is not an earlier checkpoint", self.checkpoint))?;
+        let message = checkpoint.signed_message(order);
+        let reply = self
+            .reply_der()
+            .ok_or_else(|| "the reply is not base64".to_owned())?;
+        let expected = Expected {
+            message: &message,
+            nonce: None,
+        };
+        let stamp =
+            evault_timestamp::check_reply(&reply, &expected, anchors).map_err(|e| e.to_string())?;
+        let time = stamp_time(&stamp);
+        if self.time != time || self.tsa != stamp.tsa {
+            return Err(format!(
                 "the entry says {} by {} but its token says {time} by {}: the entry was edited",
                 self.time, self.tsa, stamp.tsa
-            )
+            ));
+        }
+        Ok(CheckedStamp {
+            checkpoint,
+            message,
+            reply,
+            stamp,
         })
+    }
+}
+
+/// A stamp entry whose token verified ([`StampRecord::check`]).
+#[derive(Clone, Debug)]
+pub struct CheckedStamp<'c> {
+    /// The checkpoint it is over.
+    pub checkpoint: &'c Checkpoint,
+    /// The checkpoint's signed bytes: what the token's imprint covers.
+    pub message: Vec<u8>,
+    /// The DER TimeStampResp.
+    pub reply: Vec<u8>,
+    /// What the token says, and the trust in its TSA.
+    pub stamp: Stamp,
+}
+
+impl CheckedStamp<'_> {
+    /// The report line for stamp entry `seq` (over checkpoint entry
+    /// `checkpoint`) of `order`.
+    pub fn summary(&self, order: &str, seq: u64, checkpoint: u64) -> StampedCheckpoint {
+        StampedCheckpoint {
+            order: order.to_owned(),
+            seq,
+            checkpoint,
+            size: self.checkpoint.size,
+            time: stamp_time(&self.stamp),
+            tsa: self.stamp.tsa.clone(),
+            verdict: self.stamp.verdict(),
+            trust: self.stamp.trust.describe(),
+        }
     }
 }
 
@@ -233,10 +291,7 @@ impl Vault {
                     );
                     let recorded = match earlier {
                         Some(r) => r.clone(),
-                        None => self
-                            .commit_bodies(order, vec![Item::Body(Body::Stamp(record))], actor)?
-                            .pop()
-                            .ok_or_else(|| Error::UnknownOrder(order.to_string()))?,
+                        None => self.commit_body(order, Body::Stamp(record), actor)?,
                     };
                     remove_pending(&p.path)?;
                     return Ok((recorded, stamp));

@@ -460,52 +460,16 @@ fn check_stamp(
     label: &str,
     ctx: &mut Ctx,
 ) {
-    let Some(c) = checkpoints.get(&s.checkpoint) else {
-        ctx.push(Severity::Problem, "stamp-invalid", Some(label), Some(seq), None, Some("an earlier checkpoint entry".into()), Some(format!("entry {}", s.checkpoint)),
-            "this stamp names an entry that is not an earlier checkpoint of this order: it was edited or forged".into());
-        return;
-    };
-    let message = c.signed_message(order);
-    let checked = match s.reply_der() {
-        Some(der) => evault_timestamp::check_reply(
-            &der,
-            &evault_timestamp::Expected {
-                message: &message,
-                nonce: None,
-            },
-            &ctx.anchors,
-        ),
-        None => Err(evault_timestamp::Error::invalid(
-            "encoding",
-            "the reply is not base64",
-        )),
-    };
-    let checked =
-        checked
-            .map_err(|e| e.to_string())
-            .and_then(|stamp| match s.differs_from(&stamp) {
-                Some(why) => Err(why),
-                None => Ok(stamp),
-            });
-    match checked {
-        Ok(stamp) => {
-            let trust = stamp.trust.describe();
-            if !ctx.anchors.is_empty() && matches!(stamp.trust, evault_timestamp::Trust::NotTrusted { .. }) {
-                ctx.push(Severity::Notice, "stamp-untrusted", Some(label), Some(seq), None, Some("a chain to the given TSA trust anchors".into()), Some(stamp.tsa.clone()),
-                    format!("this stamp is valid but its TSA is not among the trust anchors given ({trust}); trust it only if you trust that TSA"));
+    match s.check(order, checkpoints, &ctx.anchors) {
+        Ok(checked) => {
+            let line = checked.summary(label, seq, s.checkpoint);
+            if !ctx.anchors.is_empty() && matches!(checked.stamp.trust, evault_timestamp::Trust::NotTrusted { .. }) {
+                ctx.push(Severity::Notice, "stamp-untrusted", Some(label), Some(seq), None, Some("a chain to the given TSA trust anchors".into()), Some(line.tsa.clone()),
+                    format!("this stamp is valid but its TSA is not among the trust anchors given ({}); trust it only if you trust that TSA", line.trust));
             }
-            ctx.stamped.push(StampedCheckpoint {
-                order: label.to_owned(),
-                seq,
-                checkpoint: s.checkpoint,
-                size: c.size,
-                time: crate::stamp_time(&stamp),
-                tsa: stamp.tsa.clone(),
-                verdict: stamp.verdict(),
-                trust,
-            });
+            ctx.stamped.push(line);
         }
-        Err(e) => ctx.push(Severity::Problem, "stamp-invalid", Some(label), Some(seq), None, None, Some(e.to_string()),
+        Err(e) => ctx.push(Severity::Problem, "stamp-invalid", Some(label), Some(seq), None, None, Some(e.clone()),
             format!("the RFC 3161 time-stamp over checkpoint entry {} does not verify ({e}): the token or the checkpoint was changed, or the token is for other data", s.checkpoint)),
     }
 }

@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use evault_core::timestamp::{Anchors, Expected, Stamp, check_reply};
-use evault_core::{Body, Checkpoint, Entry, OrderId, OrderLog, StampedCheckpoint};
+use evault_core::timestamp::Anchors;
+use evault_core::{Body, Entry, OrderId, OrderLog};
 
 use crate::bag::Bag;
 use crate::error::{Error, Result};
@@ -26,43 +26,6 @@ pub(crate) struct LoggedStamp {
     pub message: Vec<u8>,
 }
 
-/// Checks one stamp entry against the checkpoints before it.
-fn check_one(
-    order: &OrderId,
-    seq: u64,
-    s: &evault_core::StampRecord,
-    checkpoints: &HashMap<u64, Checkpoint>,
-    anchors: &Anchors,
-) -> std::result::Result<(LoggedStamp, Stamp), String> {
-    let c = checkpoints
-        .get(&s.checkpoint)
-        .ok_or_else(|| format!("entry {} is not an earlier checkpoint", s.checkpoint))?;
-    let message = c.signed_message(order);
-    let reply = s
-        .reply_der()
-        .ok_or_else(|| "the reply is not base64".to_owned())?;
-    let expected = Expected {
-        message: &message,
-        nonce: None,
-    };
-    let stamp = check_reply(&reply, &expected, anchors).map_err(|e| e.to_string())?;
-    if let Some(why) = s.differs_from(&stamp) {
-        return Err(why);
-    }
-    Ok((
-        LoggedStamp {
-            seq,
-            checkpoint: s.checkpoint,
-            size: c.size,
-            time: evault_core::stamp_time(&stamp),
-            tsa: stamp.tsa.clone(),
-            reply,
-            message,
-        },
-        stamp,
-    ))
-}
-
 /// Every stamp in `log`, checked without trust anchors (whether to trust
 /// the TSA is the reader's decision); an invalid one stops the export.
 pub(crate) fn checked(log: &OrderLog, order: &OrderId) -> Result<Vec<LoggedStamp>> {
@@ -74,13 +37,22 @@ pub(crate) fn checked(log: &OrderLog, order: &OrderId) -> Result<Vec<LoggedStamp
                 checkpoints.insert(r.entry.seq, c.clone());
             }
             Body::Stamp(s) => {
-                let (stamp, _) = check_one(order, r.entry.seq, s, &checkpoints, &Anchors::none())
+                let checked = s
+                    .check(order, &checkpoints, &Anchors::none())
                     .map_err(|why| Error::StampInvalid {
-                    order: order.to_string(),
+                        order: order.to_string(),
+                        seq: r.entry.seq,
+                        why,
+                    })?;
+                out.push(LoggedStamp {
                     seq: r.entry.seq,
-                    why,
-                })?;
-                out.push(stamp);
+                    checkpoint: s.checkpoint,
+                    size: checked.checkpoint.size,
+                    time: evault_core::stamp_time(&checked.stamp),
+                    tsa: checked.stamp.tsa.clone(),
+                    reply: checked.reply,
+                    message: checked.message,
+                });
             }
             _ => {}
         }
@@ -129,10 +101,10 @@ pub(crate) fn check_bundled(
             Body::Checkpoint(c) => {
                 checkpoints.insert(entry.seq, c.clone());
             }
-            Body::Stamp(s) => match check_one(&entry.order, entry.seq, s, &checkpoints, anchors) {
-                Ok((stamp, checked)) => {
-                    for (ext, bytes) in [("tsr", &stamp.reply), ("data", &stamp.message)] {
-                        let path = format!("{DIR}entry-{}.{ext}", stamp.seq);
+            Body::Stamp(s) => match s.check(&entry.order, &checkpoints, anchors) {
+                Ok(checked) => {
+                    for (ext, bytes) in [("tsr", &checked.reply), ("data", &checked.message)] {
+                        let path = format!("{DIR}entry-{}.{ext}", entry.seq);
                         let why = match texts.get(&path) {
                             Some(copy) if copy == bytes => None,
                             Some(_) => Some("differs from"),
@@ -142,21 +114,16 @@ pub(crate) fn check_bundled(
                             report.push_finding(
                                 "stamp-copy-differs",
                                 &path,
-                                format!("this file {why} stamp entry {} of the log; check the token with the log's copy", stamp.seq),
+                                format!("this file {why} stamp entry {} of the log; check the token with the log's copy", entry.seq),
                             );
                         }
                         copies.push(path);
                     }
-                    report.stamps.push(StampedCheckpoint {
-                        order: entry.order.to_string(),
-                        seq: stamp.seq,
-                        checkpoint: stamp.checkpoint,
-                        size: stamp.size,
-                        time: stamp.time,
-                        tsa: stamp.tsa,
-                        verdict: checked.verdict(),
-                        trust: checked.trust.describe(),
-                    });
+                    report.stamps.push(checked.summary(
+                        &entry.order.to_string(),
+                        entry.seq,
+                        s.checkpoint,
+                    ));
                 }
                 Err(why) => report.push_finding(
                     "stamp-invalid",

@@ -190,6 +190,13 @@ impl<'a> Reader<'a> {
         self.expect(tag::SEQUENCE)?.contents(tag::SEQUENCE, what)
     }
 
+    /// An `[n] EXPLICIT` wrapper and a reader over what it wraps.
+    pub fn explicit(&mut self, n: u8) -> Result<Reader<'a>, Malformed> {
+        let what = self.what;
+        self.expect(tag::context(n))?
+            .contents(tag::context(n), what)
+    }
+
     /// An AlgorithmIdentifier: its OID and its parameters (if any and not NULL).
     pub fn algorithm(&mut self) -> Result<(ObjectIdentifier, Option<Tlv<'a>>), Malformed> {
         let what = self.what;

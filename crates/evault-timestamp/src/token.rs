@@ -113,9 +113,7 @@ impl<'a> SignedToken<'a> {
                 "the token is not CMS SignedData",
             ));
         }
-        let mut explicit = info
-            .expect(tag::context(0))?
-            .contents(tag::context(0), TOKEN)?;
+        let mut explicit = info.explicit(0)?;
         info.end()?;
         let mut sd = explicit.sequence()?;
         explicit.end()?;
@@ -132,9 +130,7 @@ impl<'a> SignedToken<'a> {
                 "the signed content is not a TSTInfo",
             ));
         }
-        let mut econtent = encap
-            .expect(tag::context(0))?
-            .contents(tag::context(0), TOKEN)?;
+        let mut econtent = encap.explicit(0)?;
         encap.end()?;
         let tst_info = econtent.any()?.octets(TOKEN)?;
         econtent.end()?;
