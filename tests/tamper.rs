@@ -539,3 +539,36 @@ fn checkpoint_claiming_later_entries_is_a_forgery() {
     });
     assert!(c.vault.record(&order(O1), forged, &actor()).is_err());
 }
+
+#[test]
+fn export_refuses_an_altered_blob_and_records_nothing() {
+    let c = Case::new();
+    let path = c.blob_of(2);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[1000] ^= 1;
+    fs::write(&path, bytes).unwrap();
+    let before = fs::read_to_string(c.manifest()).unwrap();
+    let outdir = tempfile::tempdir().unwrap();
+    // stripe reads the photo to fit it; archive only copies the original.
+    for platform in ["stripe", "archive"] {
+        let out = outdir.path().join("bundle.zip");
+        let (code, _, err) = crate::util::run(
+            evault(c.root())
+                .args(["export", O1, "--platform", platform])
+                .args(["--reason", "damaged", "-o"])
+                .arg(&out),
+        );
+        assert_eq!(code, 2, "{platform}: {err}");
+        assert!(
+            err.contains("label-IMG_2044.jpg (entry 2)") && err.contains("verify"),
+            "{platform}: {err}"
+        );
+        assert_eq!(
+            fs::read_dir(outdir.path()).unwrap().count(),
+            0,
+            "{platform}"
+        );
+        let after = fs::read_to_string(c.manifest()).unwrap();
+        assert_eq!(after, before, "{platform}: something was recorded");
+    }
+}

@@ -19,11 +19,12 @@ pub(crate) enum Content {
     /// Bytes in memory.
     Bytes(Vec<u8>),
     /// A reader opened when the member is written (a blob: the reader checks
-    /// the bytes against their SHA-256). Its SHA-512 is computed on the way.
+    /// the bytes against their SHA-256), with hashes known beforehand.
     Blob {
         open: Box<dyn Fn() -> Result<Box<dyn Read>>>,
         size: u64,
         sha256: String,
+        sha512: String,
     },
 }
 
@@ -151,9 +152,14 @@ impl Bag {
                         zip.write_all(b).map_err(zip::result::ZipError::Io)?;
                         (hex(&Sha256::digest(b)), hex(&Sha512::digest(b)))
                     }
-                    Content::Blob { open, sha256, .. } => {
-                        let mut r = open()?;
-                        (sha256.clone(), copy_hashing(&mut r, &mut zip)?)
+                    Content::Blob {
+                        open,
+                        sha256,
+                        sha512,
+                        ..
+                    } => {
+                        std::io::copy(&mut open()?, &mut zip).map_err(zip::result::ZipError::Io)?;
+                        (sha256.clone(), sha512.clone())
                     }
                 };
                 m256.push_str(&format!("{sha256}  {}\n", encode_path(&path)));
@@ -164,17 +170,16 @@ impl Bag {
     }
 }
 
-/// Copies `r` into `w`, returning the SHA-512 of what was copied.
-fn copy_hashing(r: &mut dyn Read, w: &mut dyn Write) -> Result<String> {
+/// The SHA-512 of what `r` reads.
+pub(crate) fn sha512_of(r: &mut dyn Read) -> std::io::Result<String> {
     let mut h = Sha512::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = r.read(&mut buf).map_err(zip::result::ZipError::Io)?;
+        let n = r.read(&mut buf)?;
         if n == 0 {
             return Ok(hex(&h.finalize()));
         }
         h.update(&buf[..n]);
-        w.write_all(&buf[..n]).map_err(zip::result::ZipError::Io)?;
     }
 }
 

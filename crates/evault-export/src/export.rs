@@ -9,6 +9,7 @@ use evault_core::{
     Actor, Body, Checkpoint, DisputeReason, EntryHash, Evidence, EvidenceKind, ExportRecord,
     OrderId, Recorded, SignatureCheck, Vault,
 };
+use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -355,6 +356,16 @@ pub fn export(
             why: "the bundle would hold no evidence at all (no upload files, no originals); drop --no-originals or record evidence first".into(),
         });
     }
+    // Every original is read and checked against its SHA-256 (on all cores)
+    // before anything is recorded; its SHA-512 goes into the manifest.
+    let sha512: Vec<String> = if options.originals {
+        evidence
+            .par_iter()
+            .map(|(seq, e)| original_sha512(vault, *seq, e))
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
     let checkpoint = if new_checkpoint {
         let rec = vault.checkpoint(order, actor, options.key.as_ref())?;
         match rec.entry.body {
@@ -393,7 +404,7 @@ pub fn export(
         bag.payload(u.name.clone(), Content::Bytes(u.bytes.clone()));
     }
     if options.originals {
-        for (seq, e) in &evidence {
+        for ((seq, e), sha512) in evidence.iter().zip(sha512) {
             let (v, id) = (vault.clone(), e.sha256);
             bag.payload(
                 format!("originals/{}", original_name(*seq, e)),
@@ -401,6 +412,7 @@ pub fn export(
                     open: Box::new(move || Ok(Box::new(v.open_blob(&id)?) as Box<dyn Read>)),
                     size: e.size,
                     sha256: id.to_hex(),
+                    sha512,
                 },
             );
         }
@@ -637,6 +649,15 @@ fn upload_file(u: &Upload) -> UploadFile {
         what: u.what.clone(),
         generated: u.generated,
     }
+}
+
+/// The SHA-512 of an original, read through the vault's SHA-256 check.
+fn original_sha512(vault: &Vault, seq: u64, e: &Evidence) -> Result<String> {
+    crate::bag::sha512_of(&mut vault.open_blob(&e.sha256)?).map_err(|err| Error::Photo {
+        name: e.name.clone(),
+        seq,
+        why: format!("reading its bytes from the vault: {err}"),
+    })
 }
 
 /// SHA-256 and size of a file, streamed.
