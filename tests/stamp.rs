@@ -66,12 +66,17 @@ fn position(haystack: &[u8], needle: &[u8]) -> usize {
 
 #[test]
 fn rsa_and_ec_tokens_verify_and_agree_with_openssl() {
-    for (alg, name) in [
-        (Alg::Rsa, "RSA"),
-        (Alg::P256, "P-256"),
-        (Alg::P384, "P-384"),
+    // The last names its certificate by the original ESSCertID (SHA-1).
+    for (alg, name, v1) in [
+        (Alg::Rsa, "RSA", false),
+        (Alg::P256, "P-256", false),
+        (Alg::P384, "P-384", false),
+        (Alg::P256, "P-256 v1", true),
     ] {
         let tsa = Tsa::new(alg, name);
+        if v1 {
+            tsa.use_ess_cert_id_v1();
+        }
         let tmp = tempfile::tempdir().unwrap();
         let vault = vault_with_note(tmp.path());
         let query = tmp.path().join("checkpoint.tsq");
@@ -150,6 +155,70 @@ fn rsa_and_ec_tokens_verify_and_agree_with_openssl() {
             );
         }
     }
+}
+
+#[test]
+fn tokens_naming_their_certificate_by_the_original_ess_cert_id_verify() {
+    // OpenSSL's own default (and so many small TSAs'): signingCertificate
+    // with a SHA-1 ESSCertID, no signingCertificateV2.
+    let tsa = Tsa::new(Alg::Rsa, "Legacy");
+    tsa.use_ess_cert_id_v1();
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = vault_with_note(tmp.path());
+    let query = tmp.path().join("checkpoint.tsq");
+    ok(&mut stamp_request(&vault, &query));
+    let reply = tsa.reply(&query);
+    let good = fs::read(&reply).unwrap();
+    const V1: [u8; 11] = [
+        0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x0c,
+    ];
+    const V2: [u8; 11] = [
+        0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x2f,
+    ];
+    assert!(good.windows(11).any(|w| w == V1), "no signingCertificate");
+    assert!(
+        !good.windows(11).any(|w| w == V2),
+        "signingCertificateV2 present"
+    );
+
+    let msg_path = tmp.path().join("checkpoint.msg");
+    let message = checkpoint_message(&vault, 2, &msg_path);
+    let anchors = Anchors::load(&tsa.ca()).unwrap();
+    assert!(trusted(&good, &message, &anchors));
+    assert!(openssl_verifies(&reply, &msg_path, &tsa.ca()));
+    let out = ok(evault(&vault)
+        .arg("--tsa-ca")
+        .arg(tsa.ca())
+        .args(["stamp", "attach", ORDER])
+        .arg(&reply));
+    assert!(out.contains("valid and trusted"), "{out}");
+    let out = ok(evault(&vault).arg("--tsa-ca").arg(tsa.ca()).arg("verify"));
+    assert!(out.contains("1 time-stamp valid and trusted"), "{out}");
+
+    // The SHA-1 hash must name the certificate that signed: one bit off and
+    // the token is invalid, for evault (naming the check) and for OpenSSL.
+    let at = position(&good, &sha1(&tsa.cert_der()));
+    let mut bad = good.clone();
+    bad[at + 3] ^= 0x01;
+    let expected = Expected {
+        message: &message,
+        nonce: None,
+    };
+    let err = check_reply(&bad, &expected, &anchors)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("ESSCertID does not name the certificate"),
+        "{err}"
+    );
+    let bad_path = tmp.path().join("bad.tsr");
+    fs::write(&bad_path, &bad).unwrap();
+    assert!(!openssl_verifies(&bad_path, &msg_path, &tsa.ca()));
+}
+
+fn sha1(bytes: &[u8]) -> Vec<u8> {
+    use sha1::{Digest, Sha1};
+    Sha1::digest(bytes).to_vec()
 }
 
 fn sha256(bytes: &[u8]) -> Vec<u8> {

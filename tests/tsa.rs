@@ -164,6 +164,31 @@ impl Tsa {
         Self { dir }
     }
 
+    /// Makes later replies name the TSA certificate the way OpenSSL does by
+    /// default: the original signingCertificate attribute (ESSCertID, SHA-1)
+    /// instead of signingCertificateV2.
+    pub fn use_ess_cert_id_v1(&self) {
+        let cnf = self.dir.path().join("tsa.cnf");
+        let text = fs::read_to_string(&cnf).unwrap();
+        assert!(text.contains("ess_cert_id_alg = sha256"));
+        fs::write(
+            &cnf,
+            text.replace("ess_cert_id_alg = sha256", "ess_cert_id_alg = sha1"),
+        )
+        .unwrap();
+    }
+
+    /// The TSA certificate, DER.
+    pub fn cert_der(&self) -> Vec<u8> {
+        let out = Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(self.dir.path().join("tsa.pem"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    }
+
     /// The root certificate (the trust anchor).
     pub fn ca(&self) -> PathBuf {
         self.dir.path().join("ca.pem")

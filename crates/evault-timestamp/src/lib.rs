@@ -3,10 +3,10 @@
 //! [`Request`] builds the TimeStampReq a TSA answers; [`check_reply`] and
 //! [`check_token`] verify what comes back, offline: status, imprint, nonce,
 //! the content-type and message-digest attributes, the signature over the
-//! signed attributes (RSA PKCS#1 v1.5, ECDSA P-256/P-384), ESSCertIDv2, the
-//! critical timeStamping EKU, the certificate's validity at the stamped time
-//! and its chain to [`Anchors`] the user trusts. Revocation is not checked
-//! (that needs the network).
+//! signed attributes (RSA PKCS#1 v1.5, ECDSA P-256/P-384), the ESSCertIDv2
+//! or ESSCertID naming the signer, the critical timeStamping EKU, the
+//! certificate's validity at the stamped time and its chain to [`Anchors`]
+//! the user trusts. Revocation is not checked (that needs the network).
 
 mod anchors;
 mod asn1;

@@ -1,9 +1,10 @@
 //! Checking a TSA reply or a stored token: status, imprint, nonce, the
-//! signed attributes and their signature, ESSCertIDv2, the timeStamping
+//! signed attributes and their signature, ESSCertIDv2 or ESSCertID, the timeStamping
 //! EKU, the certificate's validity at the stamped time, and the chain to
 //! the user's trust anchors.
 
 use chrono::{DateTime, Utc};
+use sha1::{Digest, Sha1};
 
 use crate::anchors::Anchors;
 use crate::asn1::{Reader, Tlv, tag};
@@ -140,7 +141,11 @@ pub fn check_token(token: &[u8], expected: &Expected<'_>, anchors: &Anchors) -> 
             "the token does not carry the TSA's certificate (request with certReq set)",
         )
     })?;
-    check_ess_cert_id(signer.attribute(oids::SIGNING_CERTIFICATE_V2)?, cert)?;
+    check_ess_cert_ids(
+        signer.attribute(oids::SIGNING_CERTIFICATE)?,
+        signer.attribute(oids::SIGNING_CERTIFICATE_V2)?,
+        cert,
+    )?;
     cert.check_time_stamping_eku()?;
     crate::signature::verify(
         cert.spki()?,
@@ -164,29 +169,46 @@ pub fn check_token(token: &[u8], expected: &Expected<'_>, anchors: &Anchors) -> 
     })
 }
 
-/// RFC 5035: the first ESSCertIDv2 names the signing certificate by hash
-/// (and by serial number when issuerSerial is present).
-fn check_ess_cert_id(attr: Option<Tlv<'_>>, cert: &Cert) -> Result<()> {
-    const WHAT: &str = "signing certificate";
-    let attr = attr.ok_or_else(|| {
-        Error::invalid(
+/// The signing certificate must be named by ESSCertIDv2 (RFC 5035) or, in
+/// tokens from TSAs that send only the original attribute (OpenSSL's
+/// default), by ESSCertID (RFC 2634, a SHA-1 hash); when both are present,
+/// both must name it.
+fn check_ess_cert_ids(v1: Option<Tlv<'_>>, v2: Option<Tlv<'_>>, cert: &Cert) -> Result<()> {
+    if v1.is_none() && v2.is_none() {
+        return Err(Error::invalid(
             "ess-cert-id",
-            "no signingCertificateV2 attribute (ESSCertIDv2)",
-        )
-    })?;
+            "no signingCertificateV2 or signingCertificate attribute (ESSCertIDv2 or ESSCertID)",
+        ));
+    }
+    if let Some(attr) = v2 {
+        check_ess_cert_id(attr, cert, true)?;
+    }
+    if let Some(attr) = v1 {
+        check_ess_cert_id(attr, cert, false)?;
+    }
+    Ok(())
+}
+
+/// The first ESSCertID(v2) of `attr` names `cert` by hash (and by serial
+/// number when issuerSerial is present). Only v2 may name a hash algorithm
+/// (SHA-256 when absent); v1 is always SHA-1.
+fn check_ess_cert_id(attr: Tlv<'_>, cert: &Cert, v2: bool) -> Result<()> {
+    const WHAT: &str = "signing certificate";
+    let name = if v2 { "ESSCertIDv2" } else { "ESSCertID" };
     let mut sc = attr.contents(tag::SEQUENCE, WHAT)?;
     let mut ids = sc.sequence()?;
     let mut id = ids.sequence()?;
-    let hash = if id.peek() == Some(tag::SEQUENCE) {
-        Hash::from_oid(id.algorithm()?.0, "ess-cert-id")?
+    let expected = if !v2 {
+        Sha1::digest(&cert.der).to_vec()
+    } else if id.peek() == Some(tag::SEQUENCE) {
+        cert.digest(Hash::from_oid(id.algorithm()?.0, "ess-cert-id")?)
     } else {
-        Hash::Sha256
+        cert.digest(Hash::Sha256)
     };
-    let cert_hash = id.any()?.octets(WHAT)?;
-    if cert_hash != cert.digest(hash) {
+    if id.any()?.octets(WHAT)? != expected {
         return Err(Error::invalid(
             "ess-cert-id",
-            "ESSCertIDv2 does not name the certificate that signed",
+            format!("{name} does not name the certificate that signed"),
         ));
     }
     if let Some(issuer_serial) = id.optional(tag::SEQUENCE)? {
@@ -195,7 +217,7 @@ fn check_ess_cert_id(attr: Option<Tlv<'_>>, cert: &Cert) -> Result<()> {
         if is.any()?.integer(WHAT)? != cert.serial()? {
             return Err(Error::invalid(
                 "ess-cert-id",
-                "ESSCertIDv2 names another serial number",
+                format!("{name} names another serial number"),
             ));
         }
     }
