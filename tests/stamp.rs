@@ -553,6 +553,45 @@ fn an_attach_cut_short_before_the_request_is_removed_is_finished_not_repeated() 
 }
 
 #[test]
+fn simultaneous_attaches_of_one_reply_record_it_once() {
+    let tsa = Tsa::new(Alg::Rsa, "Race");
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = vault_with_note(tmp.path());
+    for round in 0..3 {
+        let query = tmp.path().join(format!("q{round}.tsq"));
+        ok(&mut stamp_request(&vault, &query));
+        let reply = tsa.reply(&query);
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                evault(&vault)
+                    .args(["stamp", "attach", ORDER])
+                    .arg(&reply)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut recorded = 0;
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            match out.status.code() {
+                Some(0) => recorded += 1,
+                // Too late: an earlier attach already used the request up.
+                Some(2) => assert!(err.contains("no time-stamp request is waiting"), "{err}"),
+                other => panic!("round {round}: exit {other:?}: {err}"),
+            }
+        }
+        assert!(recorded >= 1, "round {round}");
+        let log = fs::read_to_string(manifest(&vault, ORDER)).unwrap();
+        let stamps = log.matches("\"type\":\"stamp\"").count();
+        assert_eq!(stamps, round + 1, "round {round}: {log}");
+    }
+    ok(evault(&vault).arg("verify"));
+}
+
+#[test]
 fn a_token_without_the_tsa_certificate_is_invalid_whatever_the_anchors() {
     let tsa = Tsa::new(Alg::P256, "NoCert");
     let tmp = tempfile::tempdir().unwrap();

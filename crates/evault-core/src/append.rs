@@ -270,6 +270,29 @@ impl Vault {
             .ok_or_else(|| Error::UnknownOrder(order.to_string()))
     }
 
+    /// Appends `body` unless the order already holds the same record (a
+    /// `stamp` entry with the same reply), checked under the order's lock so
+    /// that two processes attaching one reply record it once; returns the
+    /// entry that holds it, new or earlier.
+    pub(crate) fn commit_body_once(
+        &self,
+        order: &OrderId,
+        body: Body,
+        actor: &Actor,
+    ) -> Result<Recorded> {
+        let outcome = self
+            .commit(vec![(order.clone(), vec![Item::Body(body)])], actor)?
+            .pop()
+            .and_then(|(_, mut o)| o.pop());
+        let unknown = || Error::UnknownOrder(order.to_string());
+        match outcome.ok_or_else(unknown)? {
+            AddOutcome::Added(r) => Ok(r),
+            AddOutcome::AlreadyRecorded { seq, .. } => {
+                self.log(order)?.get(seq).cloned().ok_or_else(unknown)
+            }
+        }
+    }
+
     fn commit_bodies(
         &self,
         order: &OrderId,
@@ -430,9 +453,11 @@ impl Vault {
         let tail = dir.tail(order)?;
         check_head(dir, order, &tail)?;
         // The log is read only when needed: a blob already in the store may
-        // already be in this order; a retraction must name a live entry.
+        // already be in this order; a retraction must name a live entry; a
+        // time-stamp reply may be recorded already.
         let needs_log = items.iter().any(|(existed, item)| {
-            *existed == Some(true) || matches!(item, Item::Body(Body::Retract { .. }))
+            *existed == Some(true)
+                || matches!(item, Item::Body(Body::Retract { .. } | Body::Stamp(_)))
         });
         let log = if needs_log {
             read_log(dir, order.as_str())?
@@ -459,6 +484,18 @@ impl Vault {
         let mut outcomes = Vec::new();
         for (_, item) in items {
             let Item::Body(mut body) = item else { continue };
+            if let Body::Stamp(s) = &body
+                && let Some(r) = log
+                    .entries
+                    .iter()
+                    .find(|r| matches!(&r.entry.body, Body::Stamp(x) if x.reply == s.reply))
+            {
+                outcomes.push(AddOutcome::AlreadyRecorded {
+                    name: "time-stamp reply".into(),
+                    seq: r.entry.seq,
+                });
+                continue;
+            }
             if let Body::Evidence(e) = &mut body {
                 if let Some(&seq) = known.get(&e.sha256) {
                     outcomes.push(AddOutcome::AlreadyRecorded {

@@ -229,7 +229,12 @@ impl Vault {
             else {
                 continue;
             };
-            let request = fs::read(&path).ctx("reading", &path)?;
+            let request = match fs::read(&path) {
+                Ok(r) => r,
+                // Used up by an attach running at the same time.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e).ctx("reading", &path),
+            };
             out.push(PendingStamp {
                 checkpoint: seq,
                 request,
@@ -241,9 +246,11 @@ impl Vault {
     }
 
     /// Checks a TSA reply against the order's pending requests (imprint,
-    /// nonce, status, signature, ESSCertIDv2, EKU, chain to `anchors`) and
+    /// nonce, status, signature, ESSCertID(v2), EKU, chain to `anchors`) and
     /// records it as a `stamp` entry; the request is then removed. A reply
-    /// that answers no pending request, or fails a check, records nothing.
+    /// that answers no pending request, or fails a check, records nothing;
+    /// a reply the order already holds is not recorded again (the earlier
+    /// entry is returned).
     pub fn stamp_attach(
         &self,
         order: &OrderId,
@@ -283,16 +290,10 @@ impl Vault {
                         tsa: stamp.tsa.clone(),
                         reply: BASE64.encode(reply),
                     };
-                    // Recorded already, by an attach that stopped before it
-                    // removed the request: finish that one instead of
-                    // recording the reply twice.
-                    let earlier = log.entries.iter().find(
-                        |r| matches!(&r.entry.body, Body::Stamp(s) if s.reply == record.reply),
-                    );
-                    let recorded = match earlier {
-                        Some(r) => r.clone(),
-                        None => self.commit_body(order, Body::Stamp(record), actor)?,
-                    };
+                    // Recorded already (by an attach that stopped before it
+                    // removed the request, or one running at the same time):
+                    // the earlier entry is kept, the reply not recorded twice.
+                    let recorded = self.commit_body_once(order, Body::Stamp(record), actor)?;
                     remove_pending(&p.path)?;
                     return Ok((recorded, stamp));
                 }
@@ -330,7 +331,11 @@ impl Vault {
 }
 
 fn remove_pending(path: &Path) -> Result<()> {
-    fs::remove_file(path).ctx("removing", path)?;
+    match fs::remove_file(path) {
+        // Another attach of the same reply removed it first.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        other => other.ctx("removing", path)?,
+    }
     if let Some(dir) = path.parent() {
         sync_dir(dir)?;
     }
