@@ -271,24 +271,25 @@ impl Vault {
     }
 
     /// Appends `body` unless the order already holds the same record (a
-    /// `stamp` entry with the same reply), checked under the order's lock so
-    /// that two processes attaching one reply record it once; returns the
-    /// entry that holds it, new or earlier.
+    /// live `stamp` entry with the same reply), checked under the order's
+    /// lock so that two processes attaching one reply record it once; returns
+    /// the entry that holds it and whether it is new.
     pub(crate) fn commit_body_once(
         &self,
         order: &OrderId,
         body: Body,
         actor: &Actor,
-    ) -> Result<Recorded> {
+    ) -> Result<(Recorded, bool)> {
         let outcome = self
             .commit(vec![(order.clone(), vec![Item::Body(body)])], actor)?
             .pop()
             .and_then(|(_, mut o)| o.pop());
         let unknown = || Error::UnknownOrder(order.to_string());
         match outcome.ok_or_else(unknown)? {
-            AddOutcome::Added(r) => Ok(r),
+            AddOutcome::Added(r) => Ok((r, true)),
             AddOutcome::AlreadyRecorded { seq, .. } => {
-                self.log(order)?.get(seq).cloned().ok_or_else(unknown)
+                let earlier = self.log(order)?.get(seq).cloned();
+                Ok((earlier.ok_or_else(unknown)?, false))
             }
         }
     }
@@ -485,10 +486,10 @@ impl Vault {
         for (_, item) in items {
             let Item::Body(mut body) = item else { continue };
             if let Body::Stamp(s) = &body
-                && let Some(r) = log
-                    .entries
-                    .iter()
-                    .find(|r| matches!(&r.entry.body, Body::Stamp(x) if x.reply == s.reply))
+                && let Some(r) = log.entries.iter().find(|r| {
+                    !retracted.contains(&r.entry.seq)
+                        && matches!(&r.entry.body, Body::Stamp(x) if x.reply == s.reply)
+                })
             {
                 outcomes.push(AddOutcome::AlreadyRecorded {
                     name: "time-stamp reply".into(),

@@ -69,6 +69,6 @@ pub use keys::{PublicKey, StationKey};
 pub use kind::EvidenceKind;
 pub use read::{OrderLog, OrderSummary, VerifiedReader};
 pub use repair::RepairOutcome;
-pub use stamp::{CheckedStamp, PendingStamp, StampRecord, stamp_time};
+pub use stamp::{Attached, CheckedStamp, PendingStamp, StampRecord, stamp_time};
 pub use vault::{Clock, FORMAT, Vault};
 pub use verify::{Finding, Report, Severity, SignedCheckpoint, StampedCheckpoint, VerifyOptions};

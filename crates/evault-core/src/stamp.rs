@@ -248,23 +248,27 @@ impl Vault {
     /// Checks a TSA reply against the order's pending requests (imprint,
     /// nonce, status, signature, ESSCertID(v2), EKU, chain to `anchors`) and
     /// records it as a `stamp` entry; the request is then removed. A reply
-    /// that answers no pending request, or fails a check, records nothing;
-    /// a reply the order already holds is not recorded again (the earlier
-    /// entry is returned).
+    /// that answers no pending request, or fails a check, records nothing.
+    /// A reply the order already holds in a live `stamp` entry (attached
+    /// before, or by another process at the same time) is not recorded
+    /// again: the earlier entry is returned, checked again, with `new` false.
     pub fn stamp_attach(
         &self,
         order: &OrderId,
         reply: &[u8],
         anchors: &Anchors,
         actor: &Actor,
-    ) -> Result<(Recorded, Stamp)> {
+    ) -> Result<Attached> {
         let log = self.log(order)?;
         let pending = self.pending_stamps(order)?;
         if pending.is_empty() {
-            return Err(stamp_error(
-                order,
-                "no time-stamp request is waiting for a reply; run `evault stamp request` first",
-            ));
+            return match self.attached_before(order, reply, anchors)? {
+                Some(earlier) => Ok(earlier),
+                None => Err(stamp_error(
+                    order,
+                    "no time-stamp request is waiting for a reply; run `evault stamp request` first",
+                )),
+            };
         }
         let mut refusal = None;
         let mut unreadable = Vec::new();
@@ -293,9 +297,14 @@ impl Vault {
                     // Recorded already (by an attach that stopped before it
                     // removed the request, or one running at the same time):
                     // the earlier entry is kept, the reply not recorded twice.
-                    let recorded = self.commit_body_once(order, Body::Stamp(record), actor)?;
+                    let (recorded, new) =
+                        self.commit_body_once(order, Body::Stamp(record), actor)?;
                     remove_pending(&p.path)?;
-                    return Ok((recorded, stamp));
+                    return Ok(Attached {
+                        recorded,
+                        stamp,
+                        new,
+                    });
                 }
                 // A nonce or imprint mismatch means "not this request": try the next.
                 Err(evault_timestamp::Error::Invalid {
@@ -304,6 +313,10 @@ impl Vault {
                 }) => {}
                 Err(e) => refusal = Some(e),
             }
+        }
+        // The request this reply answered may have been used up already.
+        if let Some(earlier) = self.attached_before(order, reply, anchors)? {
+            return Ok(earlier);
         }
         Err(match refusal {
             Some(evault_timestamp::Error::Malformed(e)) => stamp_error(
@@ -328,6 +341,58 @@ impl Vault {
             ),
         })
     }
+}
+
+impl Vault {
+    /// The live `stamp` entry of `order` that holds exactly `reply`, checked
+    /// again over its checkpoint; `None` when there is none.
+    fn attached_before(
+        &self,
+        order: &OrderId,
+        reply: &[u8],
+        anchors: &Anchors,
+    ) -> Result<Option<Attached>> {
+        let log = self.log(order)?;
+        let encoded = BASE64.encode(reply);
+        let retracted = log.retracted();
+        let Some((recorded, checkpoint)) = log.entries.iter().find_map(|r| match &r.entry.body {
+            Body::Stamp(s) if s.reply == encoded && !retracted.contains(&r.entry.seq) => {
+                Some((r, s.checkpoint))
+            }
+            _ => None,
+        }) else {
+            return Ok(None);
+        };
+        let Some((_, message)) = log.checkpoint_message(order, checkpoint) else {
+            return Ok(None);
+        };
+        let expected = Expected {
+            message: &message,
+            nonce: None,
+        };
+        let stamp = evault_timestamp::check_reply(reply, &expected, anchors).map_err(|e| {
+            stamp_error(
+                order,
+                format!("the reply is already entry #{} and now fails a check, {e}; run `evault verify`", recorded.entry.seq),
+            )
+        })?;
+        Ok(Some(Attached {
+            recorded: recorded.clone(),
+            stamp,
+            new: false,
+        }))
+    }
+}
+
+/// What [`Vault::stamp_attach`] did.
+#[derive(Debug)]
+pub struct Attached {
+    /// The `stamp` entry holding the reply.
+    pub recorded: Recorded,
+    /// What the token says, checked.
+    pub stamp: Stamp,
+    /// `false` when the order already held this reply: nothing was recorded now.
+    pub new: bool,
 }
 
 fn remove_pending(path: &Path) -> Result<()> {

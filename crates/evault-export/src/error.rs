@@ -44,7 +44,8 @@ pub enum Error {
         "order {0:?} has no dispute record; pass --reason, or record one with `evault dispute`"
     )]
     NoReason(String),
-    /// A photo cannot be decoded within the safety limits.
+    /// A photo cannot be decoded within the safety limits, or an evidence
+    /// file's bytes cannot be read from the vault (or do not match its hash).
     #[error("{name} (entry {seq}): {why}")]
     Photo {
         /// The evidence name.

@@ -362,6 +362,9 @@ pub fn export(
         evidence
             .par_iter()
             .map(|(seq, e)| original_sha512(vault, *seq, e))
+            .collect::<Vec<_>>()
+            // The first failure in log order, whichever thread met it first.
+            .into_iter()
             .collect::<Result<_>>()?
     } else {
         Vec::new()

@@ -81,18 +81,26 @@ fn record(
     reply: &[u8],
     anchors: &Anchors,
 ) -> Result<Status> {
-    let (r, stamp) = vault.stamp_attach(order, reply, anchors, &settings::actor(g)?)?;
+    let attached = vault.stamp_attach(order, reply, anchors, &settings::actor(g)?)?;
+    let (r, stamp) = (&attached.recorded, &attached.stamp);
     let checkpoint = match &r.entry.body {
         evault_core::Body::Stamp(s) => s.checkpoint,
         _ => 0,
     };
-    out!(
-        "stamped {order} #{}: checkpoint #{checkpoint} at {} by {}; {}",
-        r.entry.seq,
-        evault_core::stamp_time(&stamp),
+    let what = format!(
+        "checkpoint #{checkpoint} at {} by {}; {}",
+        evault_core::stamp_time(stamp),
         stamp.tsa,
-        describe(&stamp)
+        describe(stamp)
     );
+    if attached.new {
+        out!("stamped {order} #{}: {what}", r.entry.seq);
+    } else {
+        out!(
+            "already recorded: this reply is {order} #{} ({what}); not recorded again",
+            r.entry.seq
+        );
+    }
     Ok(Status::Ok)
 }
 
