@@ -5,13 +5,7 @@ use std::fs;
 use std::process::Command;
 
 use crate::export::{ORDER, disputed, members, rewrite};
-use crate::util::{evault, forge_line, manifest, run};
-
-fn ok(cmd: &mut Command) -> String {
-    let (code, out, err) = run(cmd);
-    assert_eq!(code, 0, "{cmd:?}: {out}{err}");
-    out
-}
+use crate::util::{evault, forge_line, manifest, ok, run};
 
 #[test]
 fn checkpoints_are_signed_verified_and_forgeries_named() {

@@ -9,21 +9,9 @@ use evault_core::timestamp::{Anchors, Expected, Trust, check_reply};
 use evault_core::{OrderId, Vault};
 
 use crate::tsa::{Alg, Tsa, openssl_verifies};
-use crate::util::{copy_dir, evault, forge_line, manifest, run};
+use crate::util::{copy_dir, evault, forge_line, manifest, ok, refused, run};
 
 const ORDER: &str = "SO-2026-7781";
-
-fn ok(cmd: &mut Command) -> String {
-    let (code, out, err) = run(cmd);
-    assert_eq!(code, 0, "{cmd:?}: {out}{err}");
-    out
-}
-
-fn refused(cmd: &mut Command) -> String {
-    let (code, out, err) = run(cmd);
-    assert_eq!(code, 2, "{cmd:?}: {out}{err}");
-    err
-}
 
 /// `evault stamp request ORDER -o OUT` on `vault`.
 fn stamp_request(vault: &Path, out: &Path) -> Command {
@@ -55,6 +43,22 @@ fn trusted(reply: &[u8], message: &[u8], anchors: &Anchors) -> bool {
         nonce: None,
     };
     check_reply(reply, &expected, anchors).is_ok_and(|s| matches!(s.trust, Trust::Trusted { .. }))
+}
+
+/// A request made by `openssl ts -query` (`digest` over `data`, certReq
+/// not set), written in `dir`; returns its path.
+fn openssl_query(dir: &Path, digest: &str, data: &[u8]) -> std::path::PathBuf {
+    let (data_path, query) = (
+        dir.join(format!("{digest}.data")),
+        dir.join(format!("{digest}.tsq")),
+    );
+    fs::write(&data_path, data).unwrap();
+    ok(Command::new("openssl")
+        .args(["ts", "-query", &format!("-{digest}"), "-data"])
+        .arg(&data_path)
+        .arg("-out")
+        .arg(&query));
+    query
 }
 
 fn position(haystack: &[u8], needle: &[u8]) -> usize {
@@ -258,14 +262,7 @@ fn foreign_refused_and_forged_stamps_are_refused_or_named() {
     );
 
     // A TSA that refuses (SHA-1 is not among its digests).
-    let data = tmp.path().join("data");
-    fs::write(&data, "x").unwrap();
-    let sha1 = tmp.path().join("sha1.tsq");
-    ok(Command::new("openssl")
-        .args(["ts", "-query", "-sha1", "-data"])
-        .arg(&data)
-        .arg("-out")
-        .arg(&sha1));
+    let sha1 = openssl_query(tmp.path(), "sha1", b"x");
     let err = refused(
         evault(&vault)
             .args(["stamp", "attach", ORDER])
@@ -613,15 +610,8 @@ fn simultaneous_attaches_of_one_reply_record_it_once() {
 fn a_token_without_the_tsa_certificate_is_invalid_whatever_the_anchors() {
     let tsa = Tsa::new(Alg::P256, "NoCert");
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    fs::write(&data, "evault-checkpoint/1\n").unwrap();
     // certReq not set: OpenSSL's TSA leaves its certificate out.
-    let query = tmp.path().join("nocert.tsq");
-    ok(Command::new("openssl")
-        .args(["ts", "-query", "-sha256", "-data"])
-        .arg(&data)
-        .arg("-out")
-        .arg(&query));
+    let query = openssl_query(tmp.path(), "sha256", b"evault-checkpoint/1\n");
     let reply = fs::read(tsa.reply(&query)).unwrap();
     let expected = Expected {
         message: b"evault-checkpoint/1\n",

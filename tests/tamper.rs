@@ -54,6 +54,13 @@ impl Case {
         writable(&path);
         path
     }
+    /// Flips one bit of entry `seq`'s blob in the store.
+    fn alter_blob(&self, seq: u64) {
+        let path = self.blob_of(seq);
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[1000] ^= 1;
+        fs::write(&path, bytes).unwrap();
+    }
     fn findings(&self, fast: bool) -> Vec<Finding> {
         let options = VerifyOptions {
             fast,
@@ -256,10 +263,7 @@ fn missing_blob_is_named() {
 #[test]
 fn altered_blob_is_found_by_full_and_fast_verify() {
     let c = Case::new();
-    let path = c.blob_of(2);
-    let mut bytes = fs::read(&path).unwrap();
-    bytes[1000] ^= 1;
-    fs::write(&path, bytes).unwrap();
+    c.alter_blob(2);
     assert_eq!(
         c.problems(),
         vec![p("blob-altered", 2, Some("label-IMG_2044.jpg"))]
@@ -543,10 +547,7 @@ fn checkpoint_claiming_later_entries_is_a_forgery() {
 #[test]
 fn export_refuses_an_altered_blob_and_records_nothing() {
     let c = Case::new();
-    let path = c.blob_of(2);
-    let mut bytes = fs::read(&path).unwrap();
-    bytes[1000] ^= 1;
-    fs::write(&path, bytes).unwrap();
+    c.alter_blob(2);
     let before = fs::read_to_string(c.manifest()).unwrap();
     let outdir = tempfile::tempdir().unwrap();
     // stripe reads the photo to fit it; archive only copies the original.

@@ -213,6 +213,20 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// Runs a command that must succeed (exit 0); returns its stdout.
+pub fn ok(cmd: &mut Command) -> String {
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{cmd:?}: {out}{err}");
+    out
+}
+
+/// Runs a command that must be refused (exit 2); returns its stderr.
+pub fn refused(cmd: &mut Command) -> String {
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 2, "{cmd:?}: {out}{err}");
+    err
+}
+
 /// Deterministic pseudo-random bytes (xorshift), distinct per seed.
 pub fn noise(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

@@ -261,15 +261,6 @@ impl Vault {
     ) -> Result<Attached> {
         let log = self.log(order)?;
         let pending = self.pending_stamps(order)?;
-        if pending.is_empty() {
-            return match self.attached_before(order, reply, anchors)? {
-                Some(earlier) => Ok(earlier),
-                None => Err(stamp_error(
-                    order,
-                    "no time-stamp request is waiting for a reply; run `evault stamp request` first",
-                )),
-            };
-        }
         let mut refusal = None;
         let mut unreadable = Vec::new();
         for p in &pending {
@@ -314,11 +305,15 @@ impl Vault {
                 Err(e) => refusal = Some(e),
             }
         }
-        // The request this reply answered may have been used up already.
+        // The request this reply answered may be used up: it was recorded.
         if let Some(earlier) = self.attached_before(order, reply, anchors)? {
             return Ok(earlier);
         }
         Err(match refusal {
+            None if pending.is_empty() => stamp_error(
+                order,
+                "no time-stamp request is waiting for a reply; run `evault stamp request` first",
+            ),
             Some(evault_timestamp::Error::Malformed(e)) => stamp_error(
                 order,
                 format!("the file is not a time-stamp reply (a DER TimeStampResp): {e}"),

@@ -170,16 +170,18 @@ impl Bag {
     }
 }
 
-/// The SHA-512 of what `r` reads.
-pub(crate) fn sha512_of(r: &mut dyn Read) -> std::io::Result<String> {
-    let mut h = Sha512::new();
+/// The digest (hex) of what `r` reads, and how many bytes it read.
+pub(crate) fn hash_reader<D: Digest>(r: &mut dyn Read) -> std::io::Result<(String, u64)> {
+    let mut h = D::new();
     let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
     loop {
         let n = r.read(&mut buf)?;
         if n == 0 {
-            return Ok(hex(&h.finalize()));
+            return Ok((hex(&h.finalize()), total));
         }
         h.update(&buf[..n]);
+        total += n as u64;
     }
 }
 

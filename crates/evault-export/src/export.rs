@@ -11,12 +11,12 @@ use evault_core::{
 };
 use rayon::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
-use crate::bag::{Bag, Content, hex};
+use crate::bag::{Bag, Content, hash_reader, hex};
 use crate::error::{Error, IoContext, Result};
 use crate::pdf::Paper;
-use crate::plan::{Inputs, Plan, Recorders, Upload, plan, read_blob};
+use crate::plan::{Inputs, Plan, Recorders, Upload, plan, read_blob, unreadable};
 use crate::profile::Profile;
 use crate::summary::{Chat, Story};
 use crate::timeline::Event;
@@ -656,27 +656,15 @@ fn upload_file(u: &Upload) -> UploadFile {
 
 /// The SHA-512 of an original, read through the vault's SHA-256 check.
 fn original_sha512(vault: &Vault, seq: u64, e: &Evidence) -> Result<String> {
-    crate::bag::sha512_of(&mut vault.open_blob(&e.sha256)?).map_err(|err| Error::Photo {
-        name: e.name.clone(),
-        seq,
-        why: format!("reading its bytes from the vault: {err}"),
-    })
+    let (sha512, _) = hash_reader::<Sha512>(&mut vault.open_blob(&e.sha256)?)
+        .map_err(|err| unreadable(seq, e, err))?;
+    Ok(sha512)
 }
 
 /// SHA-256 and size of a file, streamed.
 fn hash_file(path: &Path) -> Result<(String, u64)> {
     let mut f = std::fs::File::open(path).ctx("reading back", path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n = 0u64;
-    loop {
-        let k = f.read(&mut buf).ctx("reading back", path)?;
-        if k == 0 {
-            return Ok((hex(&h.finalize()), n));
-        }
-        h.update(&buf[..k]);
-        n += k as u64;
-    }
+    hash_reader::<Sha256>(&mut f).ctx("reading back", path)
 }
 
 fn bag_top(order: &OrderId, profile: &str) -> String {

@@ -761,12 +761,18 @@ pub(crate) fn read_blob(vault: &Vault, seq: u64, e: &Evidence) -> Result<Vec<u8>
     vault
         .open_blob(&e.sha256)?
         .read_to_end(&mut bytes)
-        .map_err(|err| Error::Photo {
-            name: e.name.clone(),
-            seq,
-            why: format!("reading its bytes from the vault: {err}"),
-        })?;
+        .map_err(|err| unreadable(seq, e, err))?;
     Ok(bytes)
+}
+
+/// The error for evidence whose bytes cannot be read from the vault (or
+/// do not match its hash).
+pub(crate) fn unreadable(seq: u64, e: &Evidence, err: std::io::Error) -> Error {
+    Error::Photo {
+        name: e.name.clone(),
+        seq,
+        why: format!("reading its bytes from the vault: {err}"),
+    }
 }
 
 /// The profile's own limits, checked on the final upload set: a bundle that
