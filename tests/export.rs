@@ -8,7 +8,7 @@ use std::process::Command;
 
 use zip::write::SimpleFileOptions;
 
-use crate::util::{evault, noise, run};
+use crate::util::{bagit_validate, evault, noise, ok, run};
 
 pub(crate) const ORDER: &str = "112-7739151-0042185";
 
@@ -158,15 +158,6 @@ fn paypal_bundle_fits_and_opens_in_real_tools() {
     // unzip, sha256sum -c, bagit.py --validate, and our verifier.
     let x = tmp.path().join("x");
     fs::create_dir_all(&x).unwrap();
-    let ok = |c: &mut Command| {
-        let o = c.output().unwrap();
-        assert!(
-            o.status.success(),
-            "{c:?}: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
     ok(Command::new("unzip").arg("-q").arg(&zip).arg("-d").arg(&x));
     let bag = fs::read_dir(&x).unwrap().next().unwrap().unwrap().path();
     ok(Command::new("sha256sum")
@@ -175,9 +166,7 @@ fn paypal_bundle_fits_and_opens_in_real_tools() {
     ok(Command::new("sha256sum")
         .args(["-c", "--quiet", "tagmanifest-sha256.txt"])
         .current_dir(&bag));
-    ok(Command::new("bagit.py")
-        .args(["--validate", "."])
-        .current_dir(&bag));
+    bagit_validate(&bag);
     let (code, out, _) = run(evault(&vault).arg("verify-bundle").arg(&zip));
     assert_eq!(code, 0, "{out}");
 

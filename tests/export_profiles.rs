@@ -6,23 +6,10 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::export::{ORDER, disputed, export, members};
-use crate::util::{evault, run};
-
-/// A tool's stdout, which must succeed.
-fn tool(cmd: &mut Command) -> String {
-    let o = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (install poppler-utils)"));
-    assert!(
-        o.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use crate::util::{bagit_validate, evault, ok, run};
 
 fn pdf_pages(pdf: &Path) -> u64 {
-    let info = tool(Command::new("pdfinfo").arg(pdf));
+    let info = ok(Command::new("pdfinfo").arg(pdf));
     info.lines()
         .find_map(|l| l.strip_prefix("Pages:"))
         .and_then(|n| n.trim().parse().ok())
@@ -30,12 +17,12 @@ fn pdf_pages(pdf: &Path) -> u64 {
 }
 
 fn pdf_text(pdf: &Path) -> String {
-    tool(Command::new("pdftotext").arg(pdf).arg("-"))
+    ok(Command::new("pdftotext").arg(pdf).arg("-"))
 }
 
 /// Images embedded in a PDF, with their encoding (`jpeg` for passthrough).
 fn pdf_images(pdf: &Path) -> Vec<String> {
-    tool(Command::new("pdfimages").arg("-list").arg(pdf))
+    ok(Command::new("pdfimages").arg("-list").arg(pdf))
         .lines()
         .skip(2)
         .filter_map(|l| l.split_whitespace().nth(8).map(str::to_owned))
@@ -223,19 +210,13 @@ fn every_builtin_profile_exports_within_its_limits() {
         }
         // The bag is valid.
         let unz = tmp.path().join(format!("u-{name}"));
-        tool(
-            Command::new("unzip")
-                .arg("-q")
-                .arg(&zip)
-                .arg("-d")
-                .arg(&unz),
-        );
+        ok(Command::new("unzip")
+            .arg("-q")
+            .arg(&zip)
+            .arg("-d")
+            .arg(&unz));
         let bag = fs::read_dir(&unz).unwrap().next().unwrap().unwrap().path();
-        tool(
-            Command::new("bagit.py")
-                .args(["--validate", "."])
-                .current_dir(&bag),
-        );
+        bagit_validate(&bag);
         let (code, out, _) = run(evault(&vault).arg("verify-bundle").arg(&zip));
         assert_eq!(code, 0, "{name}: {out}");
     }

@@ -203,14 +203,56 @@ impl Drop for Tmpfs {
     }
 }
 
-/// Runs a command; returns (exit code, stdout, stderr).
+/// The real programs the tests drive, and what installs each one
+/// (`scripts/test` installs them all when missing).
+const PEERS: [(&str, &str); 8] = [
+    ("unzip", "apt-get install unzip"),
+    ("pdfinfo", "apt-get install poppler-utils"),
+    ("pdftotext", "apt-get install poppler-utils"),
+    ("pdfimages", "apt-get install poppler-utils"),
+    ("pdftoppm", "apt-get install poppler-utils"),
+    ("openssl", "apt-get install openssl"),
+    ("sha256sum", "apt-get install coreutils"),
+    ("python3", "apt-get install python3"),
+];
+
+/// What to install for a program that was not found.
+fn install_hint(program: &str) -> String {
+    PEERS.iter().find(|(p, _)| *p == program).map_or_else(
+        || format!("{program} is not installed"),
+        |(_, how)| format!("{program} is not installed: {how}, or run scripts/test, which installs every peer the tests drive"),
+    )
+}
+
+/// Runs a command; returns (exit code, stdout, stderr). A program that is
+/// not installed fails the test with the package to install.
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap();
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            panic!("{}", install_hint(&cmd.get_program().to_string_lossy()))
+        }
+        Err(e) => panic!("{cmd:?}: {e}"),
+    };
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    if err.contains("No module named bagit") {
+        panic!(
+            "the Python package bagit is not installed: python3 -m pip install bagit, or run scripts/test"
+        );
+    }
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        err,
     )
+}
+
+/// `bagit.py --validate` on an unpacked bag, run as `python3 -m bagit` so
+/// that it is found wherever pip put its scripts (pyenv shims included).
+pub fn bagit_validate(bag: &Path) -> String {
+    ok(Command::new("python3")
+        .args(["-m", "bagit", "--validate", "."])
+        .current_dir(bag))
 }
 
 /// Runs a command that must succeed (exit 0); returns its stdout.
