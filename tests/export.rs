@@ -108,12 +108,19 @@ fn paypal_bundle_fits_and_opens_in_real_tools() {
         out.contains("upload 01-summary.pdf") && out.contains("upload 02-label.jpg"),
         "the summary first, then not-received leads with the label: {out}"
     );
-    assert!(
-        out.contains(
-            "read into the summary PDF (timeline and transcript); paypal does not take text/plain"
-        ),
-        "{out}"
-    );
+    // Each chat is read into the summary, with what was read said per file.
+    for chat in ["chat-with-buyer.txt", "whatsapp-chat.txt"] {
+        let line = out
+            .lines()
+            .find(|l| l.contains(chat))
+            .unwrap_or_else(|| panic!("{chat}: {out}"));
+        assert!(
+            line.contains("01-summary.pdf <- ")
+                && line.contains(": merged into 01-summary.pdf: read as chat lines")
+                && line.contains("messages read, every line read; paypal does not take text/plain"),
+            "{line}"
+        );
+    }
 
     // Limits, read back from the zip.
     let all = members(&zip);

@@ -18,8 +18,9 @@ use crate::error::{Error, IoContext, Result};
 use crate::pdf::Paper;
 use crate::plan::{Inputs, Plan, Recorders, Upload, plan, read_blob, unreadable};
 use crate::profile::Profile;
-use crate::summary::{Chat, Story};
-use crate::timeline::Event;
+use crate::sources::{SourceFile, SourceReport};
+use crate::summary::Story;
+use crate::timeline::{Event, Reading};
 
 /// What to export.
 #[derive(Clone, Debug)]
@@ -89,6 +90,8 @@ pub struct ExportReport {
     pub fit: Vec<FitLine>,
     /// Further remarks (fonts missing for some characters, files the timeline could not read).
     pub notes: Vec<String>,
+    /// What was read from each chat and tracking file.
+    pub sources: Vec<SourceReport>,
     /// Bytes of all upload files.
     pub upload_bytes: u64,
     /// The bundle's SHA-256.
@@ -320,7 +323,9 @@ pub fn export(
         dispute: dispute.as_ref(),
         statement: options.statement.as_deref(),
         events: &gathered.events,
-        chats: &gathered.chats,
+        sources: &gathered.sources,
+        verbatim: usize::MAX,
+        originals: options.originals,
         evidence: &evidence,
         through_seq,
         head: &head,
@@ -342,11 +347,7 @@ pub fn export(
         story: &story,
         recorders: &recorders,
     })?;
-    for (seq, name) in &gathered.unread {
-        notes.push(format!(
-            "Not in the timeline: entry {seq} {name}: its format is not one the timeline reads (docs/bundle.md); the file is exported as recorded"
-        ));
-    }
+    notes.extend(gathered.sources.iter().flat_map(SourceFile::notes));
     if uploads.is_empty()
         && (!options.originals || evidence.is_empty())
         && options.statement.is_none()
@@ -546,6 +547,7 @@ pub fn export(
         files,
         fit,
         notes,
+        sources: gathered.sources.iter().map(SourceFile::report).collect(),
         upload_bytes,
         bundle_sha256,
         bundle_bytes,
@@ -556,10 +558,12 @@ pub fn export(
 /// What the timeline and the transcripts are made of.
 struct Gathered {
     events: Vec<Event>,
-    chats: Vec<Chat>,
-    /// Tracking or chat files whose format could not be read.
-    unread: Vec<(u64, String)>,
+    sources: Vec<SourceFile>,
 }
+
+/// Chat and tracking files larger than this are not read (they are still
+/// exported as recorded).
+const MAX_SOURCE_BYTES: u64 = 16 << 20;
 
 /// Reads the order's story: photo times, carrier events, chats, disputes.
 fn gather(
@@ -568,8 +572,7 @@ fn gather(
     retracted: &std::collections::HashSet<u64>,
 ) -> Result<Gathered> {
     let mut events = Vec::new();
-    let mut chats = Vec::new();
-    let mut unread = Vec::new();
+    let mut sources = Vec::new();
     for r in log
         .entries
         .iter()
@@ -581,39 +584,27 @@ fn gather(
             Body::Evidence(e) if e.image.is_some() => {
                 events.extend(crate::timeline::photo_events(seq, e, &recorded));
             }
-            Body::Evidence(e) if is_source(e.kind) && e.size > 16 << 20 => {
-                unread.push((seq, format!("{} (over 16 MiB)", e.name)));
-            }
             Body::Evidence(e) if is_source(e.kind) => {
-                let bytes = read_blob(vault, seq, e)?;
-                match crate::timeline::read(seq, e, &bytes) {
-                    crate::timeline::Read::Events(ev) => {
-                        if e.kind == EvidenceKind::ChatLog {
-                            chats.push(Chat {
-                                seq,
-                                name: e.name.clone(),
-                                messages: ev.clone(),
-                                verbatim: None,
-                            });
-                        }
-                        events.extend(ev);
-                    }
-                    crate::timeline::Read::Unrecognised => {
-                        if e.kind == EvidenceKind::ChatLog
-                            && bytes.len() <= 64 << 10
-                            && std::str::from_utf8(&bytes).is_ok()
-                        {
-                            chats.push(Chat {
-                                seq,
-                                name: e.name.clone(),
-                                messages: Vec::new(),
-                                verbatim: Some(String::from_utf8_lossy(&bytes).into_owned()),
-                            });
-                        }
-                        unread.push((seq, e.name.clone()));
-                    }
-                    crate::timeline::Read::NotASource => {}
-                }
+                let (reading, text) = if e.size > MAX_SOURCE_BYTES {
+                    let why = format!("not read: over {} MiB", MAX_SOURCE_BYTES >> 20);
+                    let reading = Reading {
+                        notes: vec![why],
+                        ..Reading::default()
+                    };
+                    (reading, None)
+                } else {
+                    let bytes = read_blob(vault, seq, e)?;
+                    let reading = crate::timeline::read(e.kind, seq, &bytes).unwrap_or_default();
+                    (reading, crate::timeline::decode(&bytes))
+                };
+                events.extend(reading.events().cloned());
+                sources.push(SourceFile {
+                    seq,
+                    name: e.name.clone(),
+                    kind: e.kind,
+                    reading,
+                    text,
+                });
             }
             Body::Dispute(d) => events.extend(crate::timeline::Event::at_recorded(
                 seq,
@@ -623,12 +614,8 @@ fn gather(
             _ => {}
         }
     }
-    events.sort_by_key(|e| (e.at, e.seq));
-    Ok(Gathered {
-        events,
-        chats,
-        unread,
-    })
+    events.sort_by_key(Event::key);
+    Ok(Gathered { events, sources })
 }
 
 fn is_source(kind: EvidenceKind) -> bool {
@@ -637,9 +624,14 @@ fn is_source(kind: EvidenceKind) -> bool {
 
 /// The name of an original in `data/originals/`: its entry number and its file name.
 pub(crate) fn original_name(seq: u64, e: &Evidence) -> String {
+    original_name_of(seq, &e.name)
+}
+
+/// [`original_name`] from the recorded name.
+pub(crate) fn original_name_of(seq: u64, name: &str) -> String {
     format!(
         "{seq:04}-{}",
-        safe_name(e.name.rsplit('/').next().unwrap_or(&e.name))
+        safe_name(name.rsplit('/').next().unwrap_or(name))
     )
 }
 

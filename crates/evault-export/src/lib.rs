@@ -16,13 +16,15 @@ mod pdf;
 mod plan;
 mod profile;
 mod proofs;
+mod sources;
 mod stamps;
 mod summary;
-mod timeline;
+pub mod timeline;
 mod verify_bundle;
 
 pub use error::{Error, Result};
 pub use export::{ExportOptions, ExportReport, FitLine, UploadFile, export};
 pub use pdf::{CJK_FONT_ENV, Paper};
 pub use profile::{NameRule, Profile, SlotModel};
+pub use sources::SourceReport;
 pub use verify_bundle::{BundleFinding, BundleReport, verify_bundle, verify_bundle_with_previous};

@@ -14,8 +14,9 @@ use crate::bag::hex;
 use crate::error::{Error, Result};
 use crate::export::FitLine;
 use crate::fit::{Fitted, fit_photo};
-use crate::pdf::{CJK_FONT_ENV, Fonts};
+use crate::pdf::{CJK_FONT_ENV, Fonts, char_name};
 use crate::profile::{Profile, SlotModel};
+use crate::sources::SourceFile;
 use crate::summary::{Part, Photo, Shown, Story};
 
 /// One file to upload, in upload order.
@@ -146,17 +147,95 @@ impl Inputs<'_> {
 
     fn render(
         &self,
+        story: &Story<'_>,
         fonts: &Fonts,
         part: Part,
         photos: &[Photo],
         notes: &mut Missing,
     ) -> Result<(Vec<u8>, usize)> {
-        let (pdf, missing) = self
-            .story
+        let (pdf, missing) = story
             .render(fonts, part, photos)
             .map_err(|why| Error::Pdf { why })?;
         notes.0.extend(missing);
         Ok((pdf.bytes, pdf.pages))
+    }
+
+    /// The chat or tracking file of an entry.
+    fn source(&self, seq: u64) -> Option<&SourceFile> {
+        self.story.sources.iter().find(|s| s.seq == seq)
+    }
+
+    /// The most lines of files not fully read that can be shown as
+    /// recorded while `pages` (the page counts of the PDFs with that
+    /// budget) stay within the profile's page limits.
+    fn verbatim_room(&self, pages: impl Fn(usize) -> Vec<usize>) -> usize {
+        let all: usize = self
+            .story
+            .sources
+            .iter()
+            .map(SourceFile::verbatim_lines)
+            .sum();
+        let fits = |v: usize| {
+            let p = pages(v);
+            let total: usize = p.iter().sum();
+            self.profile
+                .max_pages_per_file
+                .is_none_or(|m| p.iter().all(|n| *n <= m as usize))
+                && self
+                    .profile
+                    .max_pages_total
+                    .is_none_or(|m| total <= m as usize)
+        };
+        if fits(all) {
+            return all;
+        }
+        // The largest budget that fits (0 is taken as fitting: the caller
+        // checked the PDFs without any verbatim copy).
+        let (mut lo, mut hi) = (0, all);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if fits(mid) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        lo
+    }
+
+    /// The fit report's words for a chat or tracking file merged into a PDF.
+    fn merged(&self, seq: u64, story: &Story<'_>, part: Part, pdf: &str) -> String {
+        let Some(src) = self.source(seq) else {
+            return format!("merged into {pdf}");
+        };
+        let mut s = format!("merged into {pdf}: {}", src.summary());
+        if src.needs_verbatim() {
+            let total = src.text.as_deref().map_or(0, |t| t.lines().count());
+            let shown = story
+                .verbatim_shares(part)
+                .iter()
+                .find(|(s, _)| *s == seq)
+                .map_or(0, |(_, n)| *n);
+            if shown < total {
+                s.push_str(&format!(
+                    "; as recorded: lines 1 to {shown} of {total} shown ({}), {}",
+                    if shown == src.verbatim_lines() {
+                        format!(
+                            "at most {} lines a file",
+                            crate::sources::MAX_VERBATIM_LINES
+                        )
+                    } else {
+                        format!("{} page limit", self.profile.name)
+                    },
+                    if self.originals {
+                        "the whole file is in the originals"
+                    } else {
+                        "the whole file is not in this bundle: --no-originals"
+                    }
+                ));
+            }
+        }
+        s
     }
 
     /// Fits photos in parallel, each within `share` bytes.
@@ -182,12 +261,6 @@ impl Inputs<'_> {
         }
         Ok(())
     }
-
-    /// Whether the timeline read events or a transcript from this entry.
-    fn was_read(&self, seq: u64) -> bool {
-        self.story.events.iter().any(|e| e.seq == seq)
-            || self.story.chats.iter().any(|c| c.seq == seq)
-    }
 }
 
 /// Characters no font covered, across all PDFs.
@@ -195,22 +268,68 @@ impl Inputs<'_> {
 struct Missing(Vec<char>);
 
 impl Missing {
+    /// What the fit report says of characters no font covered: which they
+    /// are, by name, and what would cover them (only advice that is true
+    /// on this machine).
     fn note(mut self, fonts: &Fonts) -> Option<String> {
         if self.0.is_empty() {
             return None;
         }
-        let n = self.0.len();
         self.0.sort_unstable();
         self.0.dedup();
-        let sample: String = self.0.iter().take(8).collect();
-        let found = match &fonts.cjk_path {
-            Some(p) => format!("the font found ({}) lacks them", p.display()),
-            None => "no CJK font was found".into(),
+        let n = self.0.len();
+        let names = |cs: &[char]| {
+            let mut shown: Vec<String> = cs.iter().take(4).map(|c| char_name(*c)).collect();
+            if cs.len() > 4 {
+                shown.push(format!("and {} more", cs.len() - 4));
+            }
+            shown.join(", ")
         };
+        let (cjk, rest): (Vec<char>, Vec<char>) = self.0.iter().partition(|c| is_cjk(**c));
+        let (symbols, other): (Vec<char>, Vec<char>) = rest.iter().partition(|c| is_symbol(**c));
+        let mut advice = Vec::new();
+        if !cjk.is_empty() {
+            advice.push(match &fonts.cjk_path {
+                None => format!("{}: no CJK font is installed; install fonts-wqy-microhei or fonts-noto-cjk (Debian/Ubuntu), or set {CJK_FONT_ENV} to a font file", names(&cjk)),
+                Some(p) => format!("{}: the CJK font found ({}) lacks them; fonts-noto-cjk covers more, or set {CJK_FONT_ENV} to a font file that has them", names(&cjk), p.display()),
+            });
+        }
+        if !symbols.is_empty() {
+            advice.push(if fonts.has_symbols() {
+                format!(
+                    "{}: newer than the emoji font found; no installed font has them",
+                    names(&symbols)
+                )
+            } else {
+                format!(
+                    "{}: install fonts-symbola (Debian/Ubuntu; monochrome emoji and symbols)",
+                    names(&symbols)
+                )
+            });
+        }
+        if !other.is_empty() {
+            advice.push(format!(
+                "{}: no font evault uses covers them",
+                names(&other)
+            ));
+        }
         Some(format!(
-            "PDF text: {n} characters (such as {sample:?}) show as '?': {found}. Install fonts-wqy-microhei or fonts-noto-cjk (Debian/Ubuntu), or set {CJK_FONT_ENV} to a font file that covers them, and export again"
+            "PDF text: {n} character{} no font covered {} shown in brackets, emoji by name and others by code point; {}. Export again after installing a font to show them",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "is" } else { "are" },
+            advice.join("; ")
         ))
     }
+}
+
+/// Chinese, Japanese and Korean scripts and their punctuation.
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x2E80..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x3FFFF)
+}
+
+/// Arrows, symbols, dingbats and emoji.
+fn is_symbol(c: char) -> bool {
+    matches!(c as u32, 0x2190..=0x2BFF | 0x1F000..=0x1FAFF)
 }
 
 /// Plans the upload files for the profile.
@@ -259,6 +378,7 @@ fn archive(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         })
         .collect();
     let (bytes, pages) = inp.render(
+        inp.story,
         fonts,
         Part::Summary { with_chats: true },
         &photos,
@@ -287,20 +407,15 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
     let max_files = profile.max_files.map_or(usize::MAX, |n| n as usize);
     let room = max_files.saturating_sub(usize::from(with_summary));
     let mut chosen: Vec<(u64, &Evidence)> = Vec::new();
+    let mut summary_reads: Vec<(u64, &Evidence)> = Vec::new();
     for (seq, e) in inp.evidence {
         if !is_photo(&e.media_type) && !profile.accepts(&e.media_type) {
-            let why = if with_summary && is_text_source(e.kind) && inp.was_read(*seq) {
-                format!(
-                    "read into the summary PDF ({}); {} does not take {}, so {}",
-                    if e.kind == EvidenceKind::ChatLog {
-                        "timeline and transcript"
-                    } else {
-                        "timeline"
-                    },
-                    profile.name,
-                    e.media_type,
-                    inp.kept()
-                )
+            let why = if with_summary
+                && is_text_source(e.kind)
+                && inp.source(*seq).is_some_and(SourceFile::in_pdf)
+            {
+                summary_reads.push((*seq, e));
+                continue;
             } else {
                 inp.not_taken(e)
             };
@@ -333,12 +448,27 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         .filter(|((_, e), _)| e.image.is_some())
         .map(|((seq, e), name)| inp.photo(*seq, e, Shown::Upload(name.clone())))
         .collect();
-    let (bytes, pages) = inp.render(
-        fonts,
-        Part::Summary { with_chats: true },
-        &photos,
-        &mut missing,
-    )?;
+    let part = Part::Summary { with_chats: true };
+    // Files not fully read are shown as recorded as far as the page limits
+    // of an uploaded summary allow.
+    let verbatim = if with_summary {
+        inp.verbatim_room(|v| {
+            vec![
+                Story {
+                    verbatim: v,
+                    ..*inp.story
+                }
+                .pages(fonts, part, &photos),
+            ]
+        })
+    } else {
+        usize::MAX
+    };
+    let story = Story {
+        verbatim,
+        ..*inp.story
+    };
+    let (bytes, pages) = inp.render(&story, fonts, part, &photos, &mut missing)?;
     let summary = Upload {
         name: upload_name(1, "summary", "pdf", profile.names.max_chars),
         bytes,
@@ -347,6 +477,20 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         generated: true,
     };
     if with_summary {
+        for (seq, e) in summary_reads {
+            let how = inp.merged(seq, &story, part, &summary.name);
+            fit.push(line(
+                seq,
+                e,
+                Some(&summary),
+                format!(
+                    "{how}; {} does not take {}, so {}",
+                    profile.name,
+                    e.media_type,
+                    inp.kept()
+                ),
+            ));
+        }
         uploads.push(summary);
     } else {
         summary_only = Some(Upload {
@@ -444,40 +588,27 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         ));
     }
     let mut fit = Vec::new();
-    let has_chat = inp.story.chats.iter().any(|_| true);
-    let has_carrier = inp
-        .story
-        .events
-        .iter()
-        .any(|e| e.source == crate::timeline::Source::Carrier);
+    let shown = |kind: EvidenceKind| {
+        inp.story
+            .sources
+            .iter()
+            .any(|s| s.kind == kind && s.in_pdf())
+    };
+    let has_chat = shown(EvidenceKind::ChatLog);
+    let has_carrier = shown(EvidenceKind::TrackingEvents);
     let mut photos: Vec<(u64, &Evidence)> = Vec::new();
     let mut as_is: Vec<(u64, &Evidence)> = Vec::new();
     let mut merged: Vec<(u64, &Evidence, Part)> = Vec::new();
     for (seq, e) in inp.evidence {
         if is_photo(&e.media_type) && e.image.is_some() {
             photos.push((*seq, e));
-        } else if e.kind == EvidenceKind::ChatLog && inp.story.chats.iter().any(|c| c.seq == *seq) {
-            merged.push((
-                *seq,
-                e,
-                if per_category {
-                    Part::Communication
-                } else {
-                    Part::Summary { with_chats: true }
-                },
-            ));
-        } else if e.kind == EvidenceKind::TrackingEvents
-            && inp.story.events.iter().any(|ev| ev.seq == *seq)
-        {
-            merged.push((
-                *seq,
-                e,
-                if per_category {
-                    Part::Shipping
-                } else {
-                    Part::Summary { with_chats: true }
-                },
-            ));
+        } else if is_text_source(e.kind) && inp.source(*seq).is_some_and(SourceFile::in_pdf) {
+            let part = match (per_category, e.kind) {
+                (false, _) => Part::Summary { with_chats: true },
+                (true, EvidenceKind::ChatLog) => Part::Communication,
+                (true, _) => Part::Shipping,
+            };
+            merged.push((*seq, e, part));
         } else if profile.accepts(&e.media_type)
             && e.media_type == "application/pdf"
             && profile.pdfa
@@ -545,11 +676,17 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             ),
         ));
     }
-    // Drop the least important photos until the pages fit.
+    // Drop the least important photos until the pages fit without any
+    // verbatim copy; then show as much of the files not fully read as
+    // recorded as the pages left allow.
     let mut dropped = Vec::new();
     let mut missing = Missing::default();
-    loop {
-        let pages: Vec<usize> = parts
+    let pages_with = |verbatim: usize, photos: &[(u64, &Evidence)]| -> Vec<usize> {
+        let story = Story {
+            verbatim,
+            ..*inp.story
+        };
+        parts
             .iter()
             .map(|part| {
                 let ph: Vec<Photo> = photos
@@ -557,9 +694,12 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
                     .filter(|(_, e)| photo_part(per_category, e.kind) == *part)
                     .map(|(s, e)| inp.photo(*s, e, Shown::Placeholder))
                     .collect();
-                inp.story.pages(fonts, *part, &ph)
+                story.pages(fonts, *part, &ph)
             })
-            .collect();
+            .collect()
+    };
+    loop {
+        let pages = pages_with(0, &photos);
         let total: usize = pages.iter().sum();
         let per_ok = profile
             .max_pages_per_file
@@ -575,6 +715,11 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             }
         }
     }
+    let verbatim = inp.verbatim_room(|v| pages_with(v, &photos));
+    let story = Story {
+        verbatim,
+        ..*inp.story
+    };
     // A shipping file left with nothing to show is not made.
     let shipping_photos = photos
         .iter()
@@ -587,7 +732,7 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
     let mut overhead = Vec::new();
     for part in &parts {
         overhead.push(
-            inp.render(fonts, *part, &[], &mut Missing::default())?
+            inp.render(&story, fonts, *part, &[], &mut Missing::default())?
                 .0
                 .len() as u64,
         );
@@ -641,7 +786,7 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
                 ))
             })
             .collect();
-        let (bytes, pages) = inp.render(fonts, *part, &shown, &mut missing)?;
+        let (bytes, pages) = inp.render(&story, fonts, *part, &shown, &mut missing)?;
         let (stem, what) = match part {
             Part::Summary { with_chats: false } => (
                 "summary",
@@ -680,17 +825,8 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             }
         }
         for (seq, e, _) in merged.iter().filter(|m| m.2 == *part) {
-            let what = if e.kind == EvidenceKind::ChatLog {
-                "chat transcript and timeline"
-            } else {
-                "carrier events"
-            };
-            fit.push(line(
-                *seq,
-                e,
-                Some(&upload),
-                format!("merged into {} ({what})", upload.name),
-            ));
+            let how = inp.merged(*seq, &story, *part, &upload.name);
+            fit.push(line(*seq, e, Some(&upload), how));
         }
         uploads.push(upload);
     }

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use evault_core::{Dispute, DisputeReason, Evidence, OrderId};
 
+use evault_core::EvidenceKind;
+
 use crate::pdf::{self, Flow, Fonts, Paper, Pdf};
-use crate::timeline::{Event, Source};
+use crate::sources::SourceFile;
+use crate::timeline::{Event, Record, Source};
 
 /// Width of the label column of two-column rows, in points.
 const LABEL_W: f32 = 120.0;
@@ -36,15 +39,8 @@ pub(crate) enum Shown {
     Placeholder,
 }
 
-/// A chat file: its messages in file order, or its text shown verbatim.
-pub(crate) struct Chat {
-    pub(crate) seq: u64,
-    pub(crate) name: String,
-    pub(crate) messages: Vec<Event>,
-    pub(crate) verbatim: Option<String>,
-}
-
 /// Everything the PDFs say about one order.
+#[derive(Clone, Copy)]
 pub(crate) struct Story<'a> {
     pub(crate) order: &'a OrderId,
     pub(crate) platform: &'a str,
@@ -53,7 +49,13 @@ pub(crate) struct Story<'a> {
     pub(crate) statement: Option<&'a str>,
     /// In time order.
     pub(crate) events: &'a [Event],
-    pub(crate) chats: &'a [Chat],
+    /// The chat and tracking files, in log order.
+    pub(crate) sources: &'a [SourceFile],
+    /// How many lines of files not fully read may be shown as recorded
+    /// (the page limits decide; see `plan`).
+    pub(crate) verbatim: usize,
+    /// Whether the bundle carries the originals (`data/originals/`).
+    pub(crate) originals: bool,
     pub(crate) evidence: &'a [(u64, &'a Evidence)],
     pub(crate) through_seq: u64,
     pub(crate) head: &'a str,
@@ -125,18 +127,21 @@ impl Story<'_> {
                 self.timeline(&mut flow, None);
                 self.photos(&mut flow, photos);
                 if with_chats {
-                    self.transcripts(&mut flow);
+                    let shares = self.verbatim_shares(part);
+                    self.transcripts(&mut flow, &shares);
+                    self.carrier_files(&mut flow, &shares);
                 }
                 self.appendix(&mut flow);
             }
             Part::Shipping => {
                 flow.para("Carrier events and the label and tracking photos of this order, as recorded in the evidence vault. The summary file tells the whole story in time order.");
                 self.timeline(&mut flow, Some(Source::Carrier));
+                self.carrier_files(&mut flow, &self.verbatim_shares(part));
                 self.photos(&mut flow, photos);
             }
             Part::Communication => {
-                flow.para("Messages with the buyer, as the recorded chat export shows them. Times are shown as the export wrote them.");
-                self.transcripts(&mut flow);
+                flow.para("Messages with the buyer, as the recorded chat exports show them, in the order the app wrote them. Times without a zone are the phone's local time.");
+                self.transcripts(&mut flow, &self.verbatim_shares(part));
             }
         }
         flow
@@ -287,24 +292,131 @@ impl Story<'_> {
         f.row("Shown here", &copy, LABEL_W, true);
     }
 
-    fn transcripts(&self, f: &mut Flow<'_>) {
+    fn transcripts(&self, f: &mut Flow<'_>, shares: &[(u64, usize)]) {
         f.heading("Chat transcript");
-        if self.chats.is_empty() {
+        let chats: Vec<&SourceFile> = self
+            .sources
+            .iter()
+            .filter(|s| s.kind == EvidenceKind::ChatLog && s.in_pdf())
+            .collect();
+        if chats.is_empty() {
             f.para("No chat messages were read from the recorded files.");
             return;
         }
-        for chat in self.chats {
+        for chat in chats {
             f.strong(&format!("{} (entry {})", chat.name, chat.seq));
-            if let Some(text) = &chat.verbatim {
-                f.para("Not a chat format evault reads; shown as recorded:");
-                f.para(text);
-                continue;
+            let mut about = chat.summary();
+            for n in &chat.reading.notes {
+                about.push_str("; ");
+                about.push_str(n);
             }
-            for m in &chat.messages {
-                let what = m.what.strip_prefix("chat, ").unwrap_or(&m.what);
-                f.row(&pretty_time(&m.shown), what, TIME_W, false);
+            f.para(&upper_first(&about));
+            for r in &chat.reading.records {
+                match r {
+                    Record::Read(m) => {
+                        let what = m
+                            .what
+                            .strip_prefix("chat, ")
+                            .or_else(|| m.what.strip_prefix("chat: "))
+                            .unwrap_or(&m.what);
+                        f.row(&pretty_time(&m.shown), what, TIME_W, false);
+                    }
+                    Record::NotRead { line, text } => {
+                        f.row(&format!("line {line}: not read"), text, TIME_W, true);
+                    }
+                }
             }
+            self.verbatim_copy(f, chat, shares);
             f.space(6.0);
+        }
+    }
+
+    /// Tracking files not fully read, as recorded (they are evidence).
+    fn carrier_files(&self, f: &mut Flow<'_>, shares: &[(u64, usize)]) {
+        let files: Vec<&SourceFile> = self
+            .sources
+            .iter()
+            .filter(|s| s.kind == EvidenceKind::TrackingEvents && s.needs_verbatim())
+            .collect();
+        if files.is_empty() {
+            return;
+        }
+        f.heading("Carrier files as recorded");
+        for file in files {
+            f.strong(&format!("{} (entry {})", file.name, file.seq));
+            f.para(&upper_first(&file.summary()));
+            for r in &file.reading.records {
+                if let Record::NotRead { line, text } = r {
+                    f.row(&format!("record {line}: not read"), text, TIME_W, true);
+                }
+            }
+            self.verbatim_copy(f, file, shares);
+        }
+    }
+
+    /// The files whose text `part` shows as recorded, in the order shown,
+    /// with the lines each gets of the [`Story::verbatim`] budget.
+    pub(crate) fn verbatim_shares(&self, part: Part) -> Vec<(u64, usize)> {
+        let kinds: &[EvidenceKind] = match part {
+            Part::Summary { with_chats: true } => {
+                &[EvidenceKind::ChatLog, EvidenceKind::TrackingEvents]
+            }
+            Part::Summary { with_chats: false } => &[],
+            Part::Shipping => &[EvidenceKind::TrackingEvents],
+            Part::Communication => &[EvidenceKind::ChatLog],
+        };
+        let mut budget = self.verbatim;
+        kinds
+            .iter()
+            .flat_map(|k| self.sources.iter().filter(move |s| s.kind == *k))
+            .filter(|s| s.needs_verbatim())
+            .map(|s| {
+                let n = s.verbatim_lines().min(budget);
+                budget -= n;
+                (s.seq, n)
+            })
+            .collect()
+    }
+
+    /// A file's text as recorded: as many lines as its share.
+    fn verbatim_copy(&self, f: &mut Flow<'_>, file: &SourceFile, shares: &[(u64, usize)]) {
+        let (Some(text), Some((_, shown))) =
+            (&file.text, shares.iter().find(|(seq, _)| *seq == file.seq))
+        else {
+            return;
+        };
+        let (shown, total) = (*shown, text.lines().count());
+        if file.reading.shape.is_some() {
+            f.strong("As recorded (every line, to compare with the reading above)");
+        }
+        if shown > 0 {
+            let lines: Vec<&str> = text.lines().take(shown).collect();
+            f.para(&lines.join("\n"));
+        }
+        if shown < total {
+            let whole = if self.originals {
+                format!(
+                    "the whole file is in this bundle as data/originals/{}",
+                    crate::export::original_name_of(file.seq, &file.name)
+                )
+            } else {
+                format!(
+                    "the whole file is entry {} of the order's log in the vault",
+                    file.seq
+                )
+            };
+            let why = if shown == file.verbatim_lines() {
+                format!(
+                    "at most {} lines of a file are shown",
+                    crate::sources::MAX_VERBATIM_LINES
+                )
+            } else {
+                "the platform's page limit leaves no more room".to_owned()
+            };
+            f.para(&format!(
+                "[Lines {} to {total} of {total} are not shown here: {why}; {whole}.]",
+                shown + 1
+            ));
         }
     }
 
@@ -390,6 +502,13 @@ fn pretty_time(shown: &str) -> String {
         Ok(t) => t.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
         Err(_) => shown.to_owned(),
     }
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|first| first.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 fn short(s: &str, n: usize) -> String {

@@ -35,12 +35,22 @@ const FONT_DIRS: [&str; 3] = [
 /// The environment variable naming a font file to use for CJK text.
 pub const CJK_FONT_ENV: &str = "EVAULT_CJK_FONT";
 
+/// Monochrome fonts with emoji and symbols, tried after the CJK face
+/// (Debian/Ubuntu fonts-symbola; Google's monochrome Noto Emoji).
+const KNOWN_SYMBOLS: [&str; 4] = [
+    "/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf",
+    "/usr/share/fonts/truetype/ancient-scripts/Symbola.ttf",
+    "/usr/share/fonts/truetype/noto/NotoEmoji-Regular.ttf",
+    "/usr/share/fonts/TTF/Symbola.ttf",
+];
+
 /// Which face a run of text is drawn with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Face {
     Regular,
     Bold,
     Cjk,
+    Symbols,
 }
 
 /// One loaded font file.
@@ -71,6 +81,8 @@ pub(crate) struct Fonts {
     cjk: Option<Arc<LoadedFont>>,
     /// Where the CJK face came from.
     pub(crate) cjk_path: Option<PathBuf>,
+    /// Emoji and symbols, when such a font is installed.
+    symbols: Option<Arc<LoadedFont>>,
 }
 
 /// A measured piece of one line drawn with one face.
@@ -93,7 +105,13 @@ impl Fonts {
             bold: LoadedFont::new(SANS_BOLD.to_vec(), 0)?,
             cjk,
             cjk_path,
+            symbols: system_symbols().cloned(),
         })
+    }
+
+    /// Whether an emoji and symbol font was found.
+    pub(crate) fn has_symbols(&self) -> bool {
+        self.symbols.is_some()
     }
 
     pub(crate) fn pdf_font(&self, face: Face) -> Option<krilla::text::Font> {
@@ -101,11 +119,13 @@ impl Fonts {
             Face::Regular => Some(self.regular.pdf.clone()),
             Face::Bold => Some(self.bold.pdf.clone()),
             Face::Cjk => self.cjk.as_ref().map(|f| f.pdf.clone()),
+            Face::Symbols => self.symbols.as_ref().map(|f| f.pdf.clone()),
         }
     }
 
     /// Splits `text` into runs by face, measured at `size` points.
-    /// Characters no face covers become `?` and are counted in `missing`.
+    /// A character no face covers is drawn as [`char_name`] gives it and
+    /// counted in `missing`.
     pub(crate) fn runs(
         &self,
         text: &str,
@@ -115,52 +135,91 @@ impl Fonts {
     ) -> Vec<Run> {
         let latin = if bold { &self.bold } else { &self.regular };
         let latin_face = if bold { Face::Bold } else { Face::Regular };
-        let (Some(lref), cref) = (
-            latin.font_ref(),
-            self.cjk.as_ref().and_then(|f| f.font_ref()),
-        ) else {
+        let faces: Vec<(Face, skrifa::FontRef<'_>)> = [
+            (latin_face, Some(latin)),
+            (Face::Cjk, self.cjk.as_deref()),
+            (Face::Symbols, self.symbols.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(face, font)| Some((face, font?.font_ref()?)))
+        .collect();
+        let maps: Vec<_> = faces
+            .iter()
+            .map(|(face, f)| {
+                (
+                    *face,
+                    f.charmap(),
+                    f.glyph_metrics(Size::new(size), LocationRef::default()),
+                )
+            })
+            .collect();
+        let Some((_, lmap, lmetrics)) = maps.first() else {
             return Vec::new();
         };
-        let lmap = lref.charmap();
-        let lmetrics = lref.glyph_metrics(Size::new(size), LocationRef::default());
-        let cmap = cref.as_ref().map(|f| f.charmap());
-        let cmetrics = cref
-            .as_ref()
-            .map(|f| f.glyph_metrics(Size::new(size), LocationRef::default()));
         let mut runs: Vec<Run> = Vec::new();
+        let mut push = |face: Face, ch: char, width: f32| match runs.last_mut() {
+            Some(r) if r.face == face => {
+                r.text.push(ch);
+                r.width += width;
+            }
+            _ => runs.push(Run {
+                face,
+                text: ch.to_string(),
+                width,
+            }),
+        };
         for c in text.chars() {
             let c = if c == '\t' || c.is_control() { ' ' } else { c };
-            let (face, width, ch) = if let Some(g) = lmap.map(c) {
-                (latin_face, lmetrics.advance_width(g).unwrap_or(0.0), c)
-            } else if let (Some(m), Some(g)) = (&cmetrics, cmap.as_ref().and_then(|m| m.map(c))) {
-                (Face::Cjk, m.advance_width(g).unwrap_or(0.0), c)
-            } else {
-                if is_invisible(c) {
-                    continue;
-                }
+            let found = maps.iter().find_map(|(face, map, metrics)| {
+                Some((*face, metrics.advance_width(map.map(c)?).unwrap_or(0.0)))
+            });
+            if let Some((face, width)) = found {
+                push(face, c, width);
+            } else if !is_invisible(c) {
                 missing.push(c);
-                let g = lmap.map('?').unwrap_or_default();
-                (latin_face, lmetrics.advance_width(g).unwrap_or(0.0), '?')
-            };
-            match runs.last_mut() {
-                Some(r) if r.face == face => {
-                    r.text.push(ch);
-                    r.width += width;
+                for n in char_name(c).chars() {
+                    let g = lmap.map(n).unwrap_or_default();
+                    push(latin_face, n, lmetrics.advance_width(g).unwrap_or(0.0));
                 }
-                _ => runs.push(Run {
-                    face,
-                    text: ch.to_string(),
-                    width,
-                }),
             }
         }
         runs
     }
 }
 
+/// How a character no font covers is shown: an emoji by its name
+/// (`[package]`), anything else by its code point (`[U+0E01]`).
+pub(crate) fn char_name(c: char) -> String {
+    match emojis::get(c.encode_utf8(&mut [0; 4])) {
+        Some(e) => format!("[{}]", e.name()),
+        None => format!("[U+{:04X}]", c as u32),
+    }
+}
+
 /// Zero-width and direction marks that chat exports carry (WhatsApp's U+200E).
 fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{feff}' | '\u{202a}'..='\u{202e}')
+    matches!(
+        c,
+        '\u{200b}'..='\u{200f}'
+            | '\u{2060}'
+            | '\u{feff}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{fe00}'..='\u{fe0f}'
+    )
+}
+
+/// The emoji and symbol face found on this machine (looked up once).
+fn system_symbols() -> Option<&'static Arc<LoadedFont>> {
+    static FOUND: OnceLock<Option<Arc<LoadedFont>>> = OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            KNOWN_SYMBOLS.iter().find_map(|p| {
+                let data = std::fs::read(p).ok()?;
+                LoadedFont::new(data, 0).map(Arc::new)
+            })
+        })
+        .as_ref()
 }
 
 /// The CJK face found on this machine (looked up once per process).

@@ -15,7 +15,7 @@ use krilla::paint::Stroke;
 use krilla::text::TextDirection;
 
 pub use fonts::CJK_FONT_ENV;
-pub(crate) use fonts::Fonts;
+pub(crate) use fonts::{Fonts, char_name};
 pub use layout::Paper;
 pub(crate) use layout::{Flow, Op};
 

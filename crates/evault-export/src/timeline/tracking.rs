@@ -1,0 +1,482 @@
+//! Carrier tracking exports: JSON as tracking services and carriers return
+//! it, the XML track responses of USPS, UPS, FedEx and DHL (read into the
+//! same tree, see [`super::tracking_xml`]), and CSV.
+//!
+//! One walk finds the lists of events wherever the shape keeps them (keys
+//! compared without case or `_`): AfterShip `checkpoints[]`, 17TRACK
+//! `track_info.tracking.providers[].events[]`, EasyPost
+//! `tracking_details[]`, Shippo `tracking_history[]`, FedEx `scanEvents[]`
+//! / `Events`, UPS `activity[]` / `Activity`, USPS `TrackDetail`, DHL
+//! `ShipmentEvent` and a plain `events[]`. In each event the time, the
+//! description and the place are taken from the fields that shape uses.
+//! An event without a readable time is kept verbatim in its place.
+
+use serde_json::{Map, Value};
+
+use super::time::{self, Column};
+use super::{Event, Reading, Record, Source};
+
+/// Lists of events: the key (normalised) and the shape it names.
+const LISTS: [(&str, &str); 12] = [
+    ("checkpoints", "AfterShip (checkpoints)"),
+    ("trackingdetails", "EasyPost (tracking_details)"),
+    ("trackinghistory", "Shippo (tracking_history)"),
+    ("scanevents", "FedEx (scanEvents)"),
+    ("activity", "UPS (Activity)"),
+    ("trackdetail", "USPS (TrackDetail)"),
+    ("tracksummary", "USPS (TrackSummary)"),
+    ("shipmentevent", "DHL (ShipmentEvent)"),
+    ("events", "events list (17TRACK, DHL, FedEx Events, plain)"),
+    (
+        "trackingevents",
+        "events list (17TRACK, DHL, FedEx Events, plain)",
+    ),
+    ("occurrence", "Canada Post (significant-events)"),
+    ("event", "events list (17TRACK, DHL, FedEx Events, plain)"),
+];
+
+/// Fields holding a whole time, in order of preference.
+const TIME: [&str; 15] = [
+    "checkpointtime",
+    "eventtimestamp",
+    "eventdt",
+    "scantime",
+    "timeiso",
+    "datetime",
+    "statusdate",
+    "timestamp",
+    "eventdatetime",
+    "occurredat",
+    "timeutc",
+    "time",
+    "date",
+    "eventtime",
+    "createdat",
+];
+/// Date and time given apart.
+const DATE_TIME: [(&str, &str); 3] = [
+    ("date", "time"),
+    ("eventdate", "eventtime"),
+    ("gmtdate", "gmttime"),
+];
+/// Fields holding what happened (a string, or an object with a description).
+const WHAT: [&str; 13] = [
+    "message",
+    "eventshorttext",
+    "statusdetails",
+    "eventdescription",
+    "description",
+    "status",
+    "event",
+    "details",
+    "serviceevent",
+    "statustype",
+    "tag",
+    "subtagmessage",
+    "eventtype",
+];
+/// Fields holding where (a string, or an object of address parts).
+const WHERE: [&str; 7] = [
+    "location",
+    "trackinglocation",
+    "scanlocation",
+    "activitylocation",
+    "place",
+    "address",
+    "servicearea",
+];
+/// Address parts, in the order shown.
+const PARTS: [&str; 23] = [
+    "addresslocality",
+    "locationname",
+    "city",
+    "eventcity",
+    "eventsite",
+    "state",
+    "stateorprovincecode",
+    "stateprovincecode",
+    "stateprovince",
+    "province",
+    "eventstate",
+    "eventprovince",
+    "postalcode",
+    "zip",
+    "zipcode",
+    "eventzipcode",
+    "eventzip",
+    "countryname",
+    "country",
+    "countrycode",
+    "countryiso3",
+    "eventcountry",
+    "addresscountrycode",
+];
+/// Who carried it and the tracking number, looked for around the list.
+const CARRIER: [&str; 6] = [
+    "provider",
+    "carrier",
+    "slug",
+    "courier",
+    "carriercode",
+    "carriername",
+];
+const NUMBER: [&str; 6] = [
+    "trackingnumber",
+    "trackingcode",
+    "awbnumber",
+    "number",
+    "trackingid",
+    "id",
+];
+
+/// Keys compared without case or `_`/`-`.
+fn norm(k: &str) -> String {
+    k.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn get<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    o.iter().find(|(k, _)| norm(k) == key).map(|(_, v)| v)
+}
+
+/// A field's text, its runs of white space made one space (XML is often
+/// indented inside its elements).
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => {
+            Some(s.split_whitespace().collect::<Vec<_>>().join(" "))
+        }
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// One list of events and what surrounds it.
+struct List<'a> {
+    shape: &'static str,
+    items: Vec<&'a Value>,
+    carrier: Option<String>,
+}
+
+/// Every list of events in the tree, in document order.
+fn lists<'a>(v: &'a Value, around: &[&'a Map<String, Value>], out: &mut Vec<List<'a>>) {
+    match v {
+        Value::Object(o) => {
+            let mut path = around.to_vec();
+            path.push(o);
+            for (k, child) in o {
+                let key = norm(k);
+                let list = LISTS.iter().find(|(name, _)| *name == key);
+                let items: Vec<&Value> = match child {
+                    Value::Array(a) => a
+                        .iter()
+                        .filter(|i| i.is_object() || i.is_string())
+                        .collect(),
+                    Value::Object(_) => vec![child],
+                    Value::String(_) if list.is_some() => vec![child],
+                    _ => Vec::new(),
+                };
+                if let Some((_, shape)) = list
+                    && !items.is_empty()
+                    && items
+                        .iter()
+                        .any(|i| i.is_object() || key.starts_with("track"))
+                {
+                    out.push(List {
+                        shape,
+                        items,
+                        carrier: carrier(&path),
+                    });
+                } else {
+                    lists(child, &path, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|i| lists(i, around, out)),
+        _ => {}
+    }
+}
+
+/// `CARRIER NUMBER` from the nearest objects around a list.
+fn carrier(path: &[&Map<String, Value>]) -> Option<String> {
+    let find = |keys: &[&str]| {
+        path.iter().rev().find_map(|o| {
+            keys.iter().find_map(|k| match get(o, k)? {
+                Value::Object(p) => get(p, "name").and_then(text),
+                v => text(v),
+            })
+        })
+    };
+    let who: Vec<String> = [find(&CARRIER), find(&NUMBER)]
+        .into_iter()
+        .flatten()
+        .collect();
+    (!who.is_empty()).then(|| who.join(" "))
+}
+
+fn what(o: &Map<String, Value>) -> Option<String> {
+    WHAT.iter().find_map(|k| match get(o, k)? {
+        Value::Object(inner) => what(inner),
+        v => text(v),
+    })
+}
+
+fn place(o: &Map<String, Value>) -> Option<String> {
+    let compose = |o: &Map<String, Value>| {
+        if let Some(Value::Object(a)) = get(o, "address") {
+            return parts(a);
+        }
+        parts(o)
+    };
+    WHERE
+        .iter()
+        .find_map(|k| match get(o, k)? {
+            Value::Object(inner) => compose(inner),
+            v => text(v),
+        })
+        // USPS, AfterShip, LaserShip keep the city, state... on the event.
+        .or_else(|| parts(o))
+}
+
+fn parts(o: &Map<String, Value>) -> Option<String> {
+    let mut seen: Vec<String> = Vec::new();
+    // DHL's ServiceArea names the place in its description.
+    let named = get(o, "serviceareacode").and(get(o, "description"));
+    for k in PARTS.iter().copied().chain(named.map(|_| "description")) {
+        if let Some(t) = get(o, k).and_then(text)
+            && !seen.contains(&t)
+        {
+            seen.push(t);
+        }
+    }
+    (!seen.is_empty()).then(|| seen.join(", "))
+}
+
+fn when(o: &Map<String, Value>, times: &Column) -> Option<(chrono::NaiveDateTime, String)> {
+    TIME.iter()
+        .find_map(|k| match get(o, k)? {
+            Value::String(s) => times.parse(s),
+            Value::Number(n) => {
+                let n = n.as_i64()?;
+                time::from_millis(if n < 100_000_000_000 {
+                    n.checked_mul(1000)?
+                } else {
+                    n
+                })
+            }
+            _ => None,
+        })
+        .or_else(|| {
+            DATE_TIME.iter().find_map(|(d, t)| {
+                let date = get(o, d).and_then(text)?;
+                let clock = get(o, t).and_then(text).unwrap_or_default();
+                time::date_and_time(&date, &clock)
+            })
+        })
+}
+
+/// Reads events out of a JSON (or XML-turned-JSON) tree.
+pub(super) fn read_tree(seq: u64, root: &Value, kind: &str) -> Option<Reading> {
+    let mut found = Vec::new();
+    lists(root, &[], &mut found);
+    if let (Value::Array(items), true) = (root, found.is_empty()) {
+        // A bare list of events.
+        found.push(List {
+            shape: LISTS[8].1,
+            items: items.iter().collect(),
+            carrier: None,
+        });
+    }
+    let strings: Vec<String> = found
+        .iter()
+        .flat_map(|l| &l.items)
+        .filter_map(|i| i.as_object())
+        .flat_map(|o| TIME.iter().filter_map(|k| get(o, k).and_then(text)))
+        .collect();
+    let times = Column::new(strings.iter().map(String::as_str));
+    let mut records = Vec::new();
+    let mut shapes: Vec<&'static str> = Vec::new();
+    for list in &found {
+        for item in &list.items {
+            let ord = records.len();
+            let read = item.as_object().and_then(|o| {
+                let (at, shown) = when(o, &times)?;
+                let mut said = what(o)?;
+                // The place, unless the description already names it.
+                if let Some(p) = place(o)
+                    && !said.to_lowercase().contains(&p.to_lowercase())
+                {
+                    said = format!("{said}, {p}");
+                }
+                Some((at, shown, said))
+            });
+            records.push(match read {
+                Some((at, shown, said)) => Record::Read(Event {
+                    at,
+                    shown,
+                    what: match &list.carrier {
+                        Some(c) => format!("carrier ({c}): {said}"),
+                        None => format!("carrier: {said}"),
+                    },
+                    seq,
+                    source: Source::Carrier,
+                    ord,
+                }),
+                None => Record::NotRead {
+                    line: ord + 1,
+                    text: match item {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    },
+                },
+            });
+        }
+        if !shapes.contains(&list.shape) {
+            shapes.push(list.shape);
+        }
+    }
+    if !records.iter().any(|r| matches!(r, Record::Read(_))) {
+        return None;
+    }
+    // The first list names the shape (USPS keeps its newest event in a
+    // TrackSummary beside the TrackDetail list).
+    let shape = if has_key(root, "track_info", 0) {
+        "17TRACK"
+    } else {
+        shapes.first().copied().unwrap_or_default()
+    };
+    Some(Reading {
+        shape: Some(if kind == "XML" {
+            xml_shape(shape)
+        } else {
+            json_shape(shape)
+        }),
+        records,
+        notes: times.note().into_iter().collect(),
+        tried: Vec::new(),
+    })
+}
+
+/// Whether a key (exactly) appears in the tree, a few levels down.
+fn has_key(v: &Value, key: &str, depth: usize) -> bool {
+    match v {
+        _ if depth > 6 => false,
+        Value::Object(o) => o
+            .iter()
+            .any(|(k, c)| k == key || has_key(c, key, depth + 1)),
+        Value::Array(a) => a.iter().take(4).any(|c| has_key(c, key, depth + 1)),
+        _ => false,
+    }
+}
+
+fn json_shape(shape: &str) -> &'static str {
+    LISTS
+        .iter()
+        .map(|(_, s)| *s)
+        .chain(["17TRACK"])
+        .find(|s| *s == shape)
+        .map_or("tracking JSON", |s| match s {
+            "17TRACK" => "17TRACK JSON (track_info.tracking.providers[].events)",
+            "AfterShip (checkpoints)" => "AfterShip JSON (checkpoints)",
+            "EasyPost (tracking_details)" => "EasyPost JSON (tracking_details)",
+            "Shippo (tracking_history)" => "Shippo JSON (tracking_history)",
+            "FedEx (scanEvents)" => "FedEx JSON (scanEvents)",
+            "UPS (Activity)" => "UPS JSON (activity)",
+            _ => "tracking JSON (events)",
+        })
+}
+
+fn xml_shape(shape: &str) -> &'static str {
+    match shape {
+        "UPS (Activity)" => "UPS XML (Activity)",
+        "USPS (TrackDetail)" | "USPS (TrackSummary)" => "USPS XML (TrackDetail)",
+        "DHL (ShipmentEvent)" => "DHL XML (ShipmentEvent)",
+        "Canada Post (significant-events)" => "Canada Post XML (significant-events)",
+        _ => "tracking XML (Events)",
+    }
+}
+
+/// Every shape this module reads, for the report when none matched.
+const TRIED: &[&str] = &[
+    "AfterShip JSON (checkpoints)",
+    "17TRACK JSON (track_info.tracking.providers[].events)",
+    "EasyPost JSON (tracking_details)",
+    "Shippo JSON (tracking_history)",
+    "FedEx JSON (scanEvents)",
+    "UPS JSON (activity)",
+    "events[] JSON (time, status, location)",
+    "USPS XML (TrackDetail)",
+    "UPS XML (Activity)",
+    "FedEx XML (Events)",
+    "DHL XML (ShipmentEvent)",
+];
+
+/// Reads a tracking file: JSON, XML or CSV.
+pub(super) fn read(seq: u64, text: &str) -> Reading {
+    let t = text.trim_start();
+    let mut tried: Vec<&'static str> = TRIED.to_vec();
+    if t.starts_with('{') || t.starts_with('[') {
+        if let Ok(v) = serde_json::from_str::<Value>(t)
+            && let Some(r) = read_tree(seq, &v, "JSON")
+        {
+            return r;
+        }
+    } else if t.starts_with('<') {
+        if let Some(v) = super::tracking_xml::tree(t)
+            && let Some(r) = read_tree(seq, &v, "XML")
+        {
+            return r;
+        }
+    } else {
+        match super::csv::read_tracking(seq, text) {
+            Ok(r) => return r,
+            Err(shapes) => tried.extend_from_slice(shapes),
+        }
+    }
+    Reading::none(tried, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whats(r: &Reading) -> Vec<String> {
+        r.events()
+            .map(|e| format!("{} | {}", e.shown, e.what))
+            .collect()
+    }
+
+    #[test]
+    fn plain_events_with_place_or_location() {
+        let r = read(
+            6,
+            r#"{"carrier":"4PX","tracking_number":"LX1","events":[{"time":"2026-11-24T11:31:00-05:00","place":"Brooklyn","status":"Delivered"},{"time":"2026-11-23T08:00:00Z","location":{"city":"Newark","state":"NJ"},"description":"Arrived"}]}"#,
+        );
+        assert_eq!(
+            whats(&r),
+            [
+                "2026-11-24T11:31:00-05:00 | carrier (4PX LX1): Delivered, Brooklyn",
+                "2026-11-23T08:00:00Z | carrier (4PX LX1): Arrived, Newark, NJ"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_event_without_a_time_is_kept() {
+        let r = read(
+            6,
+            r#"{"events":[{"time":"2026-11-24T11:31:00Z","status":"Delivered"},{"status":"Lost?"}]}"#,
+        );
+        assert_eq!(r.read(), 1);
+        assert_eq!(r.lines_not_read(), 1);
+    }
+
+    #[test]
+    fn no_shape_names_what_was_tried() {
+        let r = read(6, r#"{"hello":"world"}"#);
+        assert!(r.unrecognised());
+        assert!(r.tried.contains(&"Shippo JSON (tracking_history)"));
+    }
+}
