@@ -16,8 +16,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Options every command takes, shown once under their own heading in
+/// every command's help.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The vault directory.
     #[arg(long, global = true, env = "EVAULT_VAULT", value_name = "DIR")]
