@@ -11,6 +11,7 @@ mod fs_limits;
 mod golden;
 mod ids;
 mod keys;
+mod progress;
 mod sniffing;
 mod stamp;
 mod tamper;
