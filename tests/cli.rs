@@ -274,3 +274,46 @@ fn import_maps_orders_skips_clutter_and_never_follows_symlinks_out() {
     assert_eq!(code, 0);
     assert!(out.contains("import: 0 added, 2 already recorded"), "{out}");
 }
+
+#[test]
+fn progress_bars_stay_off_a_pipe() {
+    // stderr is a pipe here: import, verify and export draw no bar and
+    // print nothing there.
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = init(tmp.path());
+    let dump = tmp.path().join("dump/SO-7");
+    fs::create_dir_all(&dump).unwrap();
+    fs::write(
+        dump.join("IMG_0001.jpg"),
+        crate::util::sample("SO-2026-10481/DSC00017.jpg"),
+    )
+    .unwrap();
+    fs::write(dump.join("notes.txt"), "packed at 9:40\n").unwrap();
+    for args in [
+        vec![
+            "import",
+            tmp.path().join("dump").to_str().unwrap(),
+            "--order-from",
+            "folder",
+        ],
+        vec!["verify"],
+        vec![
+            "export",
+            "SO-7",
+            "--platform",
+            "paypal",
+            "--reason",
+            "damaged",
+            "-o",
+        ],
+    ] {
+        let mut cmd = evault(&vault);
+        cmd.args(&args);
+        if args[0] == "export" {
+            cmd.arg(tmp.path().join("b.zip"));
+        }
+        let (code, out, err) = run(&mut cmd);
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+        assert_eq!(err, "", "{args:?} wrote to stderr");
+    }
+}

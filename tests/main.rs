@@ -12,6 +12,7 @@ mod fs_limits;
 mod golden;
 mod ids;
 mod keys;
+mod progress;
 mod readers;
 mod sniffing;
 mod stamp;

@@ -8,7 +8,13 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Exit codes: 0 ok; 1 an integrity check found a problem; 2 any error (bad input, usage, I/O).
 #[derive(Debug, Parser)]
-#[command(name = "evault", version, about, long_about)]
+#[command(
+    name = "evault",
+    version,
+    about,
+    long_about,
+    after_long_help = "A command's own options: `evault COMMAND --help`; its man page: `evault man COMMAND`."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -16,8 +22,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Options every command takes, shown once under their own heading in
+/// every command's help.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The vault directory.
     #[arg(long, global = true, env = "EVAULT_VAULT", value_name = "DIR")]
@@ -206,6 +214,24 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Print a shell completion script to stdout (no vault needed).
+    ///
+    /// bash: `evault completions bash > ~/.local/share/bash-completion/completions/evault`;
+    /// zsh: `evault completions zsh > ~/.zfunc/_evault` (with ~/.zfunc in fpath);
+    /// fish: `evault completions fish > ~/.config/fish/completions/evault.fish`;
+    /// PowerShell: `evault completions powershell >> $PROFILE`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout (no vault needed).
+    ///
+    /// `evault man > evault.1 && man ./evault.1`; `evault man verify-bundle` prints the
+    /// evault-verify-bundle(1) page, `evault man stamp attach` evault-stamp-attach(1).
+    Man {
+        /// A command (and subcommand) whose own page to print.
+        command: Vec<String>,
     },
 }
 

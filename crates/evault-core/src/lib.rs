@@ -71,4 +71,6 @@ pub use read::{OrderLog, OrderSummary, VerifiedReader};
 pub use repair::RepairOutcome;
 pub use stamp::{Attached, CheckedStamp, PendingStamp, StampRecord, stamp_time};
 pub use vault::{Clock, FORMAT, Vault};
-pub use verify::{Finding, Report, Severity, SignedCheckpoint, StampedCheckpoint, VerifyOptions};
+pub use verify::{
+    Finding, Report, Severity, SignedCheckpoint, StampedCheckpoint, VerifyOptions, VerifyProgress,
+};

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
+use std::io::Read;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -32,6 +33,27 @@ pub struct VerifyOptions {
     /// not trusted").
     pub tsa_anchors: evault_timestamp::Anchors,
 }
+
+/// Told about [`Vault::verify_with_progress`] as it re-hashes blobs, the
+/// bulk of its work. Called from worker threads; every method does nothing
+/// by default, and `()` ignores everything.
+///
+/// [`blob_done`](Self::blob_done) is called once for each blob
+/// [`planned`](Self::planned) announced (the [`Report`]'s `blobs`); for a
+/// vault whose blobs are intact, the [`hashed`](Self::hashed) bytes add up to
+/// the planned bytes and to the report's `bytes`.
+pub trait VerifyProgress: Sync {
+    /// Before the first blob: how many blobs will be re-hashed, and their
+    /// recorded size in bytes.
+    fn planned(&self, _blobs: u64, _bytes: u64) {}
+    /// `bytes` more bytes of a blob were read and hashed (a large blob is
+    /// reported in several steps).
+    fn hashed(&self, _bytes: u64) {}
+    /// A blob is done: re-hashed, or found unreadable.
+    fn blob_done(&self) {}
+}
+
+impl VerifyProgress for () {}
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -205,6 +227,15 @@ fn name_of(entry: &Entry) -> Option<&str> {
 impl Vault {
     /// Verifies the whole vault, or one order.
     pub fn verify(&self, options: &VerifyOptions) -> Result<Report> {
+        self.verify_with_progress(options, &())
+    }
+
+    /// [`Vault::verify`], telling `progress` as blobs are re-hashed.
+    pub fn verify_with_progress(
+        &self,
+        options: &VerifyOptions,
+        progress: &dyn VerifyProgress,
+    ) -> Result<Report> {
         let mut ctx = Ctx {
             findings: Vec::new(),
             refs: BTreeMap::new(),
@@ -228,7 +259,7 @@ impl Vault {
         for (key, dir) in &dirs {
             verify_order(key, dir, &mut ctx)?;
         }
-        let (blobs, bytes) = self.verify_blobs(options, &mut ctx)?;
+        let (blobs, bytes) = self.verify_blobs(options, progress, &mut ctx)?;
         let mut findings = ctx.findings;
         findings.sort_by_key(|f| f.severity == Severity::Notice);
         Ok(Report {
@@ -243,7 +274,12 @@ impl Vault {
         })
     }
 
-    fn verify_blobs(&self, options: &VerifyOptions, ctx: &mut Ctx) -> Result<(u64, u64)> {
+    fn verify_blobs(
+        &self,
+        options: &VerifyOptions,
+        progress: &dyn VerifyProgress,
+        ctx: &mut Ctx,
+    ) -> Result<(u64, u64)> {
         let store = self.store();
         let listed = store.list()?;
         let stored: HashSet<BlobId> = listed.iter().filter_map(|(id, _)| *id).collect();
@@ -270,6 +306,11 @@ impl Vault {
             .map(|id| (*id, store.path(id)))
             .collect();
         let fast = options.fast;
+        let planned_bytes = to_hash
+            .iter()
+            .filter_map(|(id, _)| ctx.refs.get(id)?.first().map(|r| r.size))
+            .sum();
+        progress.planned(to_hash.len() as u64, planned_bytes);
         let hashed: Vec<(BlobId, Result<BlobDigests>)> = to_hash
             .par_iter()
             .map(|(id, path)| {
@@ -279,7 +320,11 @@ impl Vault {
                         path: path.clone(),
                         source: e,
                     })
-                    .and_then(|mut f| hash_reader(&mut f, fast, path));
+                    .and_then(|file| {
+                        let mut counted = Counted { file, progress };
+                        hash_reader(&mut counted, fast, path)
+                    });
+                progress.blob_done();
                 (*id, r)
             })
             .collect();
@@ -378,6 +423,22 @@ impl Vault {
             }
         }
         Ok((to_hash.len() as u64, bytes))
+    }
+}
+
+/// A blob file that tells `progress` about every read.
+struct Counted<'a> {
+    file: File,
+    progress: &'a dyn VerifyProgress,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n > 0 {
+            self.progress.hashed(n as u64);
+        }
+        Ok(n)
     }
 }
 

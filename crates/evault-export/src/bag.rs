@@ -13,6 +13,7 @@ use zip::CompressionMethod;
 use zip::write::SimpleFileOptions;
 
 use crate::error::Result;
+use crate::progress::{Counted, ExportProgress, ExportStage};
 
 /// Where a member's bytes come from.
 pub(crate) enum Content {
@@ -81,13 +82,17 @@ impl Bag {
     /// before the computed `Payload-Oxum`. Members are written in name order;
     /// the manifests sort after `data/`, so the payload's digests (SHA-512
     /// computed while it streams into the zip) are known when they are written.
+    /// `progress` is told about the payload as it is written
+    /// ([`ExportStage::WriteBundle`], in bytes).
     pub fn write<W: Write + Seek>(
         mut self,
         out: W,
         bag_info: &[(&str, String)],
         created: DateTime<Utc>,
+        progress: &dyn ExportProgress,
     ) -> Result<W> {
         let (bytes, count) = self.oxum();
+        progress.start(ExportStage::WriteBundle, bytes);
         let mut info = String::new();
         for (k, v) in bag_info {
             info.push_str(&format!("{k}: {}\n", v.replace(['\n', '\r'], " ")));
@@ -150,6 +155,7 @@ impl Bag {
                 let (sha256, sha512) = match content {
                     Content::Bytes(b) => {
                         zip.write_all(b).map_err(zip::result::ZipError::Io)?;
+                        progress.advance(ExportStage::WriteBundle, b.len() as u64);
                         (hex(&Sha256::digest(b)), hex(&Sha512::digest(b)))
                     }
                     Content::Blob {
@@ -158,7 +164,12 @@ impl Bag {
                         sha512,
                         ..
                     } => {
-                        std::io::copy(&mut open()?, &mut zip).map_err(zip::result::ZipError::Io)?;
+                        let mut blob = Counted {
+                            inner: open()?,
+                            progress,
+                            stage: ExportStage::WriteBundle,
+                        };
+                        std::io::copy(&mut blob, &mut zip).map_err(zip::result::ZipError::Io)?;
                         (sha256.clone(), sha512.clone())
                     }
                 };

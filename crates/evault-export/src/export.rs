@@ -18,6 +18,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::pdf::Paper;
 use crate::plan::{Inputs, Plan, Recorders, Upload, plan, read_blob, unreadable};
 use crate::profile::Profile;
+use crate::progress::{Counted, ExportProgress, ExportStage};
 use crate::sources::{SourceFile, SourceReport};
 use crate::summary::Story;
 use crate::timeline::{Event, Reading};
@@ -175,6 +176,19 @@ pub fn export(
     options: &ExportOptions,
     actor: &Actor,
     out: &Path,
+) -> Result<ExportReport> {
+    export_with_progress(vault, order, options, actor, out, &())
+}
+
+/// [`export`], telling `progress` as photos are fitted, originals checked
+/// and the bundle written.
+pub fn export_with_progress(
+    vault: &Vault,
+    order: &OrderId,
+    options: &ExportOptions,
+    actor: &Actor,
+    out: &Path,
+    progress: &dyn ExportProgress,
 ) -> Result<ExportReport> {
     let profile = &options.profile;
     let mut log = vault.log(order)?;
@@ -346,6 +360,7 @@ pub fn export(
         originals: options.originals,
         story: &story,
         recorders: &recorders,
+        progress,
     })?;
     notes.extend(gathered.sources.iter().flat_map(SourceFile::notes));
     if uploads.is_empty()
@@ -360,9 +375,11 @@ pub fn export(
     // Every original is read and checked against its SHA-256 (on all cores)
     // before anything is recorded; its SHA-512 goes into the manifest.
     let sha512: Vec<String> = if options.originals {
+        let total = evidence.iter().map(|(_, e)| e.size).sum();
+        progress.start(ExportStage::CheckOriginals, total);
         evidence
             .par_iter()
-            .map(|(seq, e)| original_sha512(vault, *seq, e))
+            .map(|(seq, e)| original_sha512(vault, *seq, e, progress))
             .collect::<Vec<_>>()
             // The first failure in log order, whichever thread met it first.
             .into_iter()
@@ -512,7 +529,7 @@ pub fn export(
         .tempfile_in(dir)
         .ctx("creating a file in", dir)?;
     let (tmp_file, tmp_path) = tmp.into_parts();
-    let mut file = bag.write(tmp_file, &info, options.created)?;
+    let mut file = bag.write(tmp_file, &info, options.created, progress)?;
     file.flush().ctx("writing", out)?;
     file.sync_all().ctx("syncing", out)?;
     drop(file);
@@ -647,9 +664,18 @@ fn upload_file(u: &Upload) -> UploadFile {
 }
 
 /// The SHA-512 of an original, read through the vault's SHA-256 check.
-fn original_sha512(vault: &Vault, seq: u64, e: &Evidence) -> Result<String> {
-    let (sha512, _) = hash_reader::<Sha512>(&mut vault.open_blob(&e.sha256)?)
-        .map_err(|err| unreadable(seq, e, err))?;
+fn original_sha512(
+    vault: &Vault,
+    seq: u64,
+    e: &Evidence,
+    progress: &dyn ExportProgress,
+) -> Result<String> {
+    let mut blob = Counted {
+        inner: vault.open_blob(&e.sha256)?,
+        progress,
+        stage: ExportStage::CheckOriginals,
+    };
+    let (sha512, _) = hash_reader::<Sha512>(&mut blob).map_err(|err| unreadable(seq, e, err))?;
     Ok(sha512)
 }
 

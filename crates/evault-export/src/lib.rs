@@ -5,6 +5,10 @@
 //! the originals, the order's hash-chained log and a fit report; and checks
 //! such a bundle offline with [`verify_bundle`]. The bundle layout is
 //! specified in `docs/bundle.md`.
+//!
+//! [`export`] is quiet; [`export_with_progress`] also tells an
+//! [`ExportProgress`] as photos are fitted, originals checked and the zip
+//! written, for a progress bar. The library itself never prints.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -15,6 +19,7 @@ pub mod fit;
 mod pdf;
 mod plan;
 mod profile;
+mod progress;
 mod proofs;
 mod sources;
 mod stamps;
@@ -23,8 +28,9 @@ pub mod timeline;
 mod verify_bundle;
 
 pub use error::{Error, Result};
-pub use export::{ExportOptions, ExportReport, FitLine, UploadFile, export};
+pub use export::{ExportOptions, ExportReport, FitLine, UploadFile, export, export_with_progress};
 pub use pdf::{CJK_FONT_ENV, Paper};
 pub use profile::{NameRule, Profile, SlotModel};
+pub use progress::{ExportProgress, ExportStage};
 pub use sources::SourceReport;
 pub use verify_bundle::{BundleFinding, BundleReport, verify_bundle, verify_bundle_with_previous};

@@ -16,6 +16,7 @@ use crate::export::FitLine;
 use crate::fit::{Fitted, fit_photo};
 use crate::pdf::{CJK_FONT_ENV, Fonts, char_name};
 use crate::profile::{Profile, SlotModel};
+use crate::progress::{ExportProgress, ExportStage};
 use crate::sources::SourceFile;
 use crate::summary::{Part, Photo, Shown, Story};
 
@@ -54,6 +55,7 @@ pub(crate) struct Inputs<'a> {
     pub(crate) originals: bool,
     pub(crate) story: &'a Story<'a>,
     pub(crate) recorders: &'a Recorders,
+    pub(crate) progress: &'a dyn ExportProgress,
 }
 
 fn is_photo(media_type: &str) -> bool {
@@ -241,11 +243,15 @@ impl Inputs<'_> {
     /// Fits photos in parallel, each within `share` bytes.
     fn fit_all(&self, photos: &[(u64, &Evidence)], share: u64) -> Result<Vec<Fitted>> {
         let long_edge = self.profile.photo_long_edge;
+        self.progress
+            .start(ExportStage::FitPhotos, photos.len() as u64);
         photos
             .par_iter()
             .map(|(seq, e)| {
                 let bytes = read_blob(self.vault, *seq, e)?;
-                fit_photo(&bytes, long_edge, share).map_err(|why| self.does_not_fit(format!("{} (entry {seq}) cannot be made into an upload copy within its share of {share} bytes: {why}. If it is too large, retract a less important photo or use a profile with more room; if it cannot be decoded, re-save it from the camera and record it again, or retract it", e.name)))
+                let fitted = fit_photo(&bytes, long_edge, share);
+                self.progress.advance(ExportStage::FitPhotos, 1);
+                fitted.map_err(|why| self.does_not_fit(format!("{} (entry {seq}) cannot be made into an upload copy within its share of {share} bytes: {why}. If it is too large, retract a less important photo or use a profile with more room; if it cannot be decoded, re-save it from the camera and record it again, or retract it", e.name)))
             })
             .collect::<Vec<_>>()
             // The first failure in upload order, whichever thread met it first.

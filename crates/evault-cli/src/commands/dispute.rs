@@ -1,15 +1,17 @@
 //! `evault dispute`, `export`, `profiles`.
 
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use evault_core::{Dispute, DisputeReason};
-use evault_export::{ExportOptions, Paper, Profile};
+use evault_export::{ExportOptions, ExportProgress, ExportStage, Paper, Profile};
+use indicatif::ProgressBar;
 
 use crate::cli::Global;
 use crate::output::size;
-use crate::{Status, out, settings};
+use crate::{Status, out, progress, settings};
 
 #[allow(clippy::too_many_arguments)]
 pub fn dispute(
@@ -85,6 +87,35 @@ pub struct ExportArgs<'a> {
     pub profile_file: Option<&'a Path>,
 }
 
+/// The export's stages, one bar each (a bar is made anew rather than
+/// restyled, so no frame shows one stage's count in another's style).
+struct ExportBar {
+    bar: Mutex<ProgressBar>,
+}
+
+impl ExportBar {
+    fn current(&self) -> MutexGuard<'_, ProgressBar> {
+        self.bar.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl ExportProgress for ExportBar {
+    fn start(&self, stage: ExportStage, total: u64) {
+        let mut current = self.current();
+        current.finish_and_clear();
+        *current = progress::bar(match stage {
+            ExportStage::FitPhotos => progress::items("fitting photos"),
+            ExportStage::CheckOriginals => progress::bytes("checking originals"),
+            ExportStage::WriteBundle => progress::bytes("writing the bundle"),
+            _ => progress::items("exporting"),
+        });
+        current.set_length(total);
+    }
+    fn advance(&self, _stage: ExportStage, done: u64) {
+        self.current().inc(done);
+    }
+}
+
 pub fn export(g: &Global, order: &str, args: ExportArgs<'_>, output: &Path) -> Result<Status> {
     let ExportArgs {
         platform,
@@ -134,7 +165,13 @@ pub fn export(g: &Global, order: &str, args: ExportArgs<'_>, output: &Path) -> R
         paper: if letter { Paper::Letter } else { Paper::A4 },
         key: settings::key(g)?,
     };
-    let report = evault_export::export(&vault, &order, &options, &actor, output)?;
+    let progress = ExportBar {
+        bar: Mutex::new(ProgressBar::hidden()),
+    };
+    let report =
+        evault_export::export_with_progress(&vault, &order, &options, &actor, output, &progress);
+    progress.current().finish_and_clear();
+    let report = report?;
     for f in &report.files {
         let pages = f
             .pages

@@ -1,17 +1,16 @@
 //! `evault import`: a folder dump, with a progress bar on a terminal.
 
-use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{Result, bail};
 use evault_core::{AddOutcome, ImportOptions, ImportProgress, OrderId, order_from_folder};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use regex::Regex;
 
 use crate::cli::Global;
 use crate::commands::record::print_outcome;
 use crate::output::warn;
-use crate::{Status, out, settings};
+use crate::{Status, out, progress, settings};
 
 type Mapper = Box<dyn Fn(&Path) -> Result<OrderId, String> + Sync>;
 
@@ -69,18 +68,9 @@ pub fn import(g: &Global, dir: &Path, order_from: &str, kind: Option<&str>) -> R
     };
     let actor = settings::actor(g)?;
     let vault = settings::open(g)?;
-    let target = if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
+    let progress = Bar {
+        bar: progress::bar(progress::bytes("hashing")),
     };
-    let bar = ProgressBar::with_draw_target(None, target).with_style(
-        ProgressStyle::with_template(
-            "{spinner} hashing {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {wide_bar}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let progress = Bar { bar };
     let report = vault.import(dir, &map, &options, &actor, &progress)?;
     progress.bar.finish_and_clear();
     for s in &report.skipped {

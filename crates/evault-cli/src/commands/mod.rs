@@ -1,6 +1,7 @@
 //! One function per command.
 
 mod dispute;
+mod generate;
 mod import;
 mod keys;
 mod read;
@@ -105,5 +106,7 @@ pub fn run(cli: Cli) -> Result<Status> {
             previous,
             json,
         } => verify::verify_bundle(g, &file, previous.as_deref(), json),
+        Command::Completions { shell } => generate::completions(shell),
+        Command::Man { command } => generate::man(&command),
     }
 }

@@ -2,23 +2,56 @@
 
 use std::fmt::Display;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Result;
-use evault_core::VerifyOptions;
+use evault_core::{VerifyOptions, VerifyProgress};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use crate::cli::Global;
 use crate::output::size;
-use crate::{Status, out, settings};
+use crate::{Status, out, progress, settings};
+
+/// Bytes re-hashed on the bar, blobs done in its message.
+struct Bar {
+    bar: ProgressBar,
+    blobs: AtomicU64,
+    done: AtomicU64,
+}
+
+impl VerifyProgress for Bar {
+    fn planned(&self, blobs: u64, bytes: u64) {
+        self.blobs.store(blobs, Ordering::Relaxed);
+        self.bar.set_length(bytes);
+        self.bar.set_message(format!("0/{blobs} blobs"));
+    }
+    fn hashed(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+    fn blob_done(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let blobs = self.blobs.load(Ordering::Relaxed);
+        self.bar.set_message(format!("{done}/{blobs} blobs"));
+    }
+}
 
 pub fn verify(g: &Global, order: Option<&str>, fast: bool, json: bool) -> Result<Status> {
     let order = order.map(settings::order).transpose()?;
     let vault = settings::open(g)?;
-    let report = vault.verify(&VerifyOptions {
+    let options = VerifyOptions {
         order,
         fast,
         tsa_anchors: settings::tsa_anchors(g)?,
-    })?;
+    };
+    let progress = Bar {
+        bar: progress::bar(progress::bytes("re-hashing {msg}")),
+        blobs: AtomicU64::new(0),
+        done: AtomicU64::new(0),
+    };
+    let report = vault.verify_with_progress(&options, &progress);
+    progress.bar.finish_and_clear();
+    let report = report?;
     let problems = report
         .findings
         .iter()
