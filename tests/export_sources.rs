@@ -90,6 +90,7 @@ fn every_line_of_chats_and_tracking_files_reaches_the_pdfs() {
             ("tracking-events", &fixture("tracking/unknown-shape.json")),
             ("tracking-events", &fixture("tracking/aftership.json")),
             ("chat-log", &emoji),
+            ("email", &fixture("email/buyer-reply.eml")),
         ],
         "stripe",
     );
@@ -126,6 +127,12 @@ fn every_line_of_chats_and_tracking_files_reaches_the_pdfs() {
         "{out}"
     );
     assert!(
+        line("buyer-reply.eml").contains(
+            "merged into 03-messages.pdf: read as e-mail (RFC 5322): 1 e-mail read, every line read"
+        ),
+        "{out}"
+    );
+    assert!(
         out.contains("unknown-shape.json: not in the timeline: it matches none of the shapes evault reads (tried: AfterShip JSON (checkpoints); 17TRACK JSON"),
         "{out}"
     );
@@ -140,6 +147,10 @@ fn every_line_of_chats_and_tracking_files_reaches_the_pdfs() {
         "WhatsApp Chat with Buyer",
         "where is my 📦?",
         "[melting face]",
+        "Chats and e-mails",
+        "2026-11-25 09:14:05 +01:00 Renée Martin <renee@example.com>: Re: Commande 112-7739151 – colis non reçu",
+        "The e-mail (its headers and text as the message holds them)",
+        "Le suivi indique \"livré\" mais je n'ai rien reçu.",
     ] {
         assert!(messages.contains(needle), "{needle}:\n{messages}");
     }

@@ -387,3 +387,19 @@ fn no_shape_names_the_shapes_tried() {
     assert!(r.unrecognised());
     assert!(r.tried.contains(&"Telegram Desktop JSON"), "{:?}", r.tried);
 }
+
+/// An e-mail as mail clients save it (`.eml`, RFC 5322 + MIME 1.0):
+/// encoded-word headers (UTF-8 and ISO-8859-1), multipart/alternative with
+/// a quoted-printable ISO-8859-1 text part. One event at its `Date`, with
+/// its offset.
+#[test]
+fn email_eml() {
+    let r = fixture(EvidenceKind::Email, "email/buyer-reply.eml");
+    assert_eq!(r.shape, Some("e-mail (RFC 5322)"));
+    assert_eq!(
+        rows(&r),
+        [
+            "2026-11-25 08:14:05 | 2026-11-25T09:14:05+01:00 | e-mail, Renée Martin <renee@example.com>: Re: Commande 112-7739151 – colis non reçu"
+        ]
+    );
+}

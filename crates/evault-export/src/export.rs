@@ -612,7 +612,7 @@ fn gather(
                 } else {
                     let bytes = read_blob(vault, seq, e)?;
                     let reading = crate::timeline::read(e.kind, seq, &bytes).unwrap_or_default();
-                    (reading, crate::timeline::decode(&bytes))
+                    (reading, crate::timeline::shown_text(e.kind, &bytes))
                 };
                 events.extend(reading.events().cloned());
                 sources.push(SourceFile {
@@ -636,7 +636,10 @@ fn gather(
 }
 
 fn is_source(kind: EvidenceKind) -> bool {
-    matches!(kind, EvidenceKind::TrackingEvents | EvidenceKind::ChatLog)
+    matches!(
+        kind,
+        EvidenceKind::TrackingEvents | EvidenceKind::ChatLog | EvidenceKind::Email
+    )
 }
 
 /// The name of an original in `data/originals/`: its entry number and its file name.

@@ -63,7 +63,10 @@ fn is_photo(media_type: &str) -> bool {
 }
 
 fn is_text_source(kind: EvidenceKind) -> bool {
-    matches!(kind, EvidenceKind::TrackingEvents | EvidenceKind::ChatLog)
+    matches!(
+        kind,
+        EvidenceKind::TrackingEvents | EvidenceKind::ChatLog | EvidenceKind::Email
+    )
 }
 
 fn short_kind(kind: EvidenceKind) -> &'static str {
@@ -219,8 +222,13 @@ impl Inputs<'_> {
                 .find(|(s, _)| *s == seq)
                 .map_or(0, |(_, n)| *n);
             if shown < total {
+                let which = if shown == 0 {
+                    format!("none of its {total} lines shown")
+                } else {
+                    format!("lines 1 to {shown} of {total} shown")
+                };
                 s.push_str(&format!(
-                    "; as recorded: lines 1 to {shown} of {total} shown ({}), {}",
+                    "; as recorded: {which} ({}), {}",
                     if shown == src.verbatim_lines() {
                         format!(
                             "at most {} lines a file",
@@ -600,7 +608,7 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             .iter()
             .any(|s| s.kind == kind && s.in_pdf())
     };
-    let has_chat = shown(EvidenceKind::ChatLog);
+    let has_chat = shown(EvidenceKind::ChatLog) || shown(EvidenceKind::Email);
     let has_carrier = shown(EvidenceKind::TrackingEvents);
     let mut photos: Vec<(u64, &Evidence)> = Vec::new();
     let mut as_is: Vec<(u64, &Evidence)> = Vec::new();
@@ -611,7 +619,7 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         } else if is_text_source(e.kind) && inp.source(*seq).is_some_and(SourceFile::in_pdf) {
             let part = match (per_category, e.kind) {
                 (false, _) => Part::Summary { with_chats: true },
-                (true, EvidenceKind::ChatLog) => Part::Communication,
+                (true, EvidenceKind::ChatLog | EvidenceKind::Email) => Part::Communication,
                 (true, _) => Part::Shipping,
             };
             merged.push((*seq, e, part));

@@ -1,5 +1,5 @@
-//! The order's chat and tracking files: what was read from each, what the
-//! fit report says of it, and its text for the verbatim copy.
+//! The order's chat, e-mail and tracking files: what was read from each,
+//! what the fit report says of it, and its text for the verbatim copy.
 
 use evault_core::EvidenceKind;
 use serde::Serialize;
@@ -41,14 +41,25 @@ impl SourceFile {
         match (self.kind, self.reading.read() == 1) {
             (EvidenceKind::ChatLog, true) => "message",
             (EvidenceKind::ChatLog, false) => "messages",
+            (EvidenceKind::Email, true) => "e-mail",
+            (EvidenceKind::Email, false) => "e-mails",
             (_, true) => "event",
             (_, false) => "events",
         }
     }
 
-    /// Whether the PDFs show its text as recorded: some of it was not read.
+    /// Whether the PDFs show its text as recorded: some of it was not read,
+    /// or it is an e-mail (whose text is the message).
     pub(crate) fn needs_verbatim(&self) -> bool {
-        self.text.is_some() && (self.reading.unrecognised() || self.reading.lines_not_read() > 0)
+        self.text.is_some()
+            && (self.kind == EvidenceKind::Email
+                || self.reading.unrecognised()
+                || self.reading.lines_not_read() > 0)
+    }
+
+    /// Whether it is shown with the chats (chat exports and e-mails).
+    pub(crate) fn is_message(&self) -> bool {
+        matches!(self.kind, EvidenceKind::ChatLog | EvidenceKind::Email)
     }
 
     /// Whether anything of it can be shown in a PDF.
@@ -103,7 +114,7 @@ impl SourceFile {
                 "{who}: not in the timeline: it matches none of the shapes evault reads (tried: {}); the file is exported as recorded{}",
                 self.reading.tried.join("; "),
                 if self.text.is_some() {
-                    " and its text is shown in the PDF"
+                    " and shown as recorded in the PDF, as far as the page limits allow"
                 } else {
                     ""
                 }

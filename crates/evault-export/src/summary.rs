@@ -293,12 +293,16 @@ impl Story<'_> {
     }
 
     fn transcripts(&self, f: &mut Flow<'_>, shares: &[(u64, usize)]) {
-        f.heading("Chat transcript");
         let chats: Vec<&SourceFile> = self
             .sources
             .iter()
-            .filter(|s| s.kind == EvidenceKind::ChatLog && s.in_pdf())
+            .filter(|s| s.is_message() && s.in_pdf())
             .collect();
+        f.heading(if chats.iter().any(|c| c.kind == EvidenceKind::Email) {
+            "Chats and e-mails"
+        } else {
+            "Chat transcript"
+        });
         if chats.is_empty() {
             f.para("No chat messages were read from the recorded files.");
             return;
@@ -314,15 +318,19 @@ impl Story<'_> {
             for r in &chat.reading.records {
                 match r {
                     Record::Read(m) => {
-                        let what = m
-                            .what
-                            .strip_prefix("chat, ")
-                            .or_else(|| m.what.strip_prefix("chat: "))
+                        let what = ["chat, ", "chat: ", "e-mail, "]
+                            .iter()
+                            .find_map(|p| m.what.strip_prefix(p))
                             .unwrap_or(&m.what);
                         f.row(&pretty_time(&m.shown), what, TIME_W, false);
                     }
                     Record::NotRead { line, text } => {
-                        f.row(&format!("line {line}: not read"), text, TIME_W, true);
+                        f.row(
+                            &format!("{} {line}: not read", place_word(chat)),
+                            text,
+                            TIME_W,
+                            true,
+                        );
                     }
                 }
             }
@@ -347,7 +355,12 @@ impl Story<'_> {
             f.para(&upper_first(&file.summary()));
             for r in &file.reading.records {
                 if let Record::NotRead { line, text } = r {
-                    f.row(&format!("record {line}: not read"), text, TIME_W, true);
+                    f.row(
+                        &format!("{} {line}: not read", place_word(file)),
+                        text,
+                        TIME_W,
+                        true,
+                    );
                 }
             }
             self.verbatim_copy(f, file, shares);
@@ -357,18 +370,24 @@ impl Story<'_> {
     /// The files whose text `part` shows as recorded, in the order shown,
     /// with the lines each gets of the [`Story::verbatim`] budget.
     pub(crate) fn verbatim_shares(&self, part: Part) -> Vec<(u64, usize)> {
-        let kinds: &[EvidenceKind] = match part {
-            Part::Summary { with_chats: true } => {
-                &[EvidenceKind::ChatLog, EvidenceKind::TrackingEvents]
-            }
-            Part::Summary { with_chats: false } => &[],
-            Part::Shipping => &[EvidenceKind::TrackingEvents],
-            Part::Communication => &[EvidenceKind::ChatLog],
+        // Messages (chats, e-mails) first, then tracking files; each in log order.
+        let (messages, tracking) = match part {
+            Part::Summary { with_chats: true } => (true, true),
+            Part::Summary { with_chats: false } => (false, false),
+            Part::Shipping => (false, true),
+            Part::Communication => (true, false),
         };
         let mut budget = self.verbatim;
-        kinds
+        let messages = self
+            .sources
             .iter()
-            .flat_map(|k| self.sources.iter().filter(move |s| s.kind == *k))
+            .filter(move |s| messages && s.is_message());
+        let tracking = self
+            .sources
+            .iter()
+            .filter(move |s| tracking && s.kind == EvidenceKind::TrackingEvents);
+        messages
+            .chain(tracking)
             .filter(|s| s.needs_verbatim())
             .map(|s| {
                 let n = s.verbatim_lines().min(budget);
@@ -386,7 +405,9 @@ impl Story<'_> {
             return;
         };
         let (shown, total) = (*shown, text.lines().count());
-        if file.reading.shape.is_some() {
+        if file.kind == EvidenceKind::Email {
+            f.strong("The e-mail (its headers and text as the message holds them)");
+        } else if file.reading.shape.is_some() {
             f.strong("As recorded (every line, to compare with the reading above)");
         }
         if shown > 0 {
@@ -501,6 +522,21 @@ fn pretty_time(shown: &str) -> String {
         Ok(t) if shown.ends_with('Z') => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         Ok(t) => t.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
         Err(_) => shown.to_owned(),
+    }
+}
+
+/// What a record-not-read's number counts: lines of text and CSV files,
+/// items of JSON and XML lists.
+fn place_word(file: &SourceFile) -> &'static str {
+    match file.reading.shape {
+        Some(s) if s.contains("JSON") || s.contains("XML") => {
+            if file.kind == EvidenceKind::ChatLog {
+                "message"
+            } else {
+                "event"
+            }
+        }
+        _ => "line",
     }
 }
 

@@ -52,6 +52,7 @@ impl Form {
 const SHAPES: &[&str] = &[
     "chat lines \"[date, time] name: text\" (WhatsApp on iPhone, Signal)",
     "chat lines \"date, time - name: text\" (WhatsApp on Android)",
+    "chat lines \"date, time: name: text\" (older WhatsApp)",
     "chat lines \"date time name: text\"",
 ];
 

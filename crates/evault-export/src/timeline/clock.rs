@@ -22,7 +22,7 @@ pub(crate) enum Half {
 /// (`a. m.`, `A.M.` and `am` are one marker). Languages: en, es, pt, fr,
 /// it, nl (am/pm, a. m./p. m.), de (vorm./nachm.), zh (上午/下午), ja
 /// (午前/午後), ko (오전/오후), ar (ص/م), fa (ق.ظ./ب.ظ.), el (π.μ./μ.μ.),
-/// sv/da/no (fm/em), tr (ÖÖ/ÖS), vi (SA/CH), hi (पूर्वाह्न/अपराह्न),
+/// sv/da/no (fm/em), tr (ÖÖ/ÖS), vi (SA/CH),
 /// id/ms (pagi/malam are not clock markers there: both use 24 hours),
 /// and the spelled-out `in the morning`/`in the afternoon` of some phones.
 const MARKERS: &[(&str, Half)] = &[

@@ -131,7 +131,8 @@ fn read_table(
             }),
         }
     }
-    if !records.iter().any(|r| matches!(r, Record::Read(_))) && !records.is_empty() {
+    // A header alone, or rows none of which could be read, is not this shape.
+    if !records.iter().any(|r| matches!(r, Record::Read(_))) {
         return Err(tried);
     }
     Ok(Reading {
@@ -224,5 +225,7 @@ mod tests {
             "carrier: Accepted, Shenzhen"
         );
         assert!(read_tracking(6, "no,useful,columns\n1,2,3\n").is_err());
+        // A header alone is not a chat that was read.
+        assert!(read_chat(4, "time,sender,text\n").is_err());
     }
 }

@@ -111,7 +111,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
         })
         .collect();
     let (order, ambiguous) = DateOrder::infer(written.iter().copied());
-    let column = Column::with(order, ambiguous);
+    let column = Column::with(order, ambiguous && !written.is_empty());
     let records = built
         .into_iter()
         .enumerate()

@@ -17,6 +17,7 @@ mod chat_json;
 mod chat_lines;
 mod clock;
 mod csv;
+mod email;
 mod line_app;
 mod time;
 mod tracking;
@@ -51,6 +52,8 @@ pub enum Source {
     Carrier,
     /// A chat message.
     Chat,
+    /// An e-mail.
+    Email,
     /// A record in the vault (a dispute).
     Record,
 }
@@ -83,7 +86,8 @@ pub enum Record {
     /// Text that starts a record but could not be read (its time, its
     /// shape), kept verbatim in its place.
     NotRead {
-        /// Its first line in the file (from 1).
+        /// Its place in the file, from 1: the line of a text or CSV file,
+        /// the item's number in a JSON or XML list.
         line: usize,
         /// The text as recorded (one or more lines).
         text: String,
@@ -147,20 +151,21 @@ impl Reading {
     }
 }
 
-/// Reads a chat or tracking file (by its evidence kind); `None` for kinds
-/// the timeline does not read (photos, invoices...). Never fails: what
+/// Reads a chat, e-mail or tracking file (by its evidence kind); `None` for
+/// kinds the timeline does not read (photos, invoices...). Never fails: what
 /// cannot be read is kept verbatim or named in [`Reading::tried`].
 pub fn read(kind: EvidenceKind, seq: u64, bytes: &[u8]) -> Option<Reading> {
     let reader: fn(u64, &str) -> Reading = match kind {
         EvidenceKind::TrackingEvents => tracking::read,
         EvidenceKind::ChatLog => chat,
+        EvidenceKind::Email => return Some(email::read(seq, bytes)),
         _ => return None,
     };
     Some(match decode(bytes) {
         Some(text) => reader(seq, &text),
         None => Reading::none(
             Vec::new(),
-            Some("not UTF-8 or UTF-16 text (re-export it as UTF-8)".into()),
+            Some("not read: it is not text (UTF-8, or UTF-16 with a byte-order mark); a chat or tracking export saved in another encoding can be converted to UTF-8 and recorded again".into()),
         ),
     })
 }
@@ -186,6 +191,15 @@ pub fn decode(bytes: &[u8]) -> Option<String> {
         [0xff, 0xfe, ..] => utf16(true),
         [0xfe, 0xff, ..] => utf16(false),
         _ => std::str::from_utf8(bytes).ok().map(str::to_owned),
+    }
+}
+
+/// What the PDFs show of a file as recorded: an e-mail's headers and text
+/// body, other files' text ([`decode`]).
+pub(crate) fn shown_text(kind: EvidenceKind, bytes: &[u8]) -> Option<String> {
+    match kind {
+        EvidenceKind::Email => email::text(bytes),
+        _ => decode(bytes),
     }
 }
 
@@ -255,4 +269,35 @@ pub(crate) fn render(mut events: Vec<Event>) -> String {
         s.push_str(&format!("{}  [entry {}]  {what}\n", e.shown, e.seq));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_times_keep_the_files_order() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
+            .and_then(|d| d.and_hms_opt(18, 2, 0))
+            .unwrap();
+        let ev = |seq, ord, what: &str| Event {
+            at,
+            shown: "2026-11-24 18:02 (zone unknown)".into(),
+            what: what.into(),
+            seq,
+            source: Source::Chat,
+            ord,
+        };
+        let text = render(vec![
+            ev(5, 1, "second"),
+            ev(5, 0, "first"),
+            ev(4, 9, "earlier entry"),
+        ]);
+        let order: Vec<&str> = text
+            .lines()
+            .skip(2)
+            .map(|l| l.rsplit("  ").next().unwrap())
+            .collect();
+        assert_eq!(order, ["earlier entry", "first", "second"]);
+    }
 }

@@ -24,14 +24,9 @@ pub(crate) fn parse(s: &str) -> Option<(NaiveDateTime, String)> {
     }
     NAIVE
         .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .filter(|t| t.year() >= 1970)
-        .map(|t| {
-            (
-                t,
-                unzoned(t, s.contains(':') && s.matches(':').count() >= 2),
-            )
-        })
+        .find_map(|f| Some((NaiveDateTime::parse_from_str(s, f).ok()?, f.contains("%S"))))
+        .filter(|(t, _)| t.year() >= 1970)
+        .map(|(t, seconds)| (t, unzoned(t, seconds)))
 }
 
 /// An RFC 3339 time, or one with a `+0800` offset or a space before the

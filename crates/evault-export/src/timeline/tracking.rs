@@ -36,7 +36,7 @@ const LISTS: [(&str, &str); 12] = [
 ];
 
 /// Fields holding a whole time, in order of preference.
-const TIME: [&str; 15] = [
+const TIME: [&str; 16] = [
     "checkpointtime",
     "eventtimestamp",
     "eventdt",
@@ -48,6 +48,7 @@ const TIME: [&str; 15] = [
     "eventdatetime",
     "occurredat",
     "timeutc",
+    "timeraw",
     "time",
     "date",
     "eventtime",
@@ -60,7 +61,7 @@ const DATE_TIME: [(&str, &str); 3] = [
     ("gmtdate", "gmttime"),
 ];
 /// Fields holding what happened (a string, or an object with a description).
-const WHAT: [&str; 13] = [
+const WHAT: [&str; 14] = [
     "message",
     "eventshorttext",
     "statusdetails",
@@ -74,6 +75,7 @@ const WHAT: [&str; 13] = [
     "tag",
     "subtagmessage",
     "eventtype",
+    "eventcode",
 ];
 /// Fields holding where (a string, or an object of address parts).
 const WHERE: [&str; 7] = [
@@ -160,7 +162,8 @@ struct List<'a> {
     carrier: Option<String>,
 }
 
-/// Every list of events in the tree, in document order.
+/// Every list of events in the tree (objects' keys in sorted order, as
+/// serde_json keeps them; a list's items in file order).
 fn lists<'a>(v: &'a Value, around: &[&'a Map<String, Value>], out: &mut Vec<List<'a>>) {
     match v {
         Value::Object(o) => {
@@ -266,13 +269,20 @@ fn when(o: &Map<String, Value>, times: &Column) -> Option<(chrono::NaiveDateTime
                     n
                 })
             }
+            // 17TRACK's `time_raw: {date, time, timezone}`.
+            Value::Object(inner) => when(inner, times),
             _ => None,
         })
         .or_else(|| {
             DATE_TIME.iter().find_map(|(d, t)| {
                 let date = get(o, d).and_then(text)?;
                 let clock = get(o, t).and_then(text).unwrap_or_default();
-                time::date_and_time(&date, &clock)
+                // With an offset beside them (`timezone: "-03:00"`), the instant is known.
+                let zone = get(o, "timezone").and_then(text).unwrap_or_default();
+                times
+                    .parse(&format!("{date}T{clock}{zone}"))
+                    .filter(|_| zone.starts_with(['+', '-']))
+                    .or_else(|| time::date_and_time(&date, &clock))
             })
         })
 }
@@ -340,8 +350,8 @@ pub(super) fn read_tree(seq: u64, root: &Value, kind: &str) -> Option<Reading> {
     if !records.iter().any(|r| matches!(r, Record::Read(_))) {
         return None;
     }
-    // The first list names the shape (USPS keeps its newest event in a
-    // TrackSummary beside the TrackDetail list).
+    // The first list found names the shape (USPS keeps its newest event in
+    // a TrackSummary beside the TrackDetail list).
     let shape = if has_key(root, "track_info", 0) {
         "17TRACK"
     } else {
@@ -406,11 +416,12 @@ const TRIED: &[&str] = &[
     "Shippo JSON (tracking_history)",
     "FedEx JSON (scanEvents)",
     "UPS JSON (activity)",
-    "events[] JSON (time, status, location)",
+    "tracking JSON (events)",
     "USPS XML (TrackDetail)",
     "UPS XML (Activity)",
-    "FedEx XML (Events)",
     "DHL XML (ShipmentEvent)",
+    "Canada Post XML (significant-events)",
+    "tracking XML (Events)",
 ];
 
 /// Reads a tracking file: JSON, XML or CSV.
@@ -460,6 +471,26 @@ mod tests {
                 "2026-11-24T11:31:00-05:00 | carrier (4PX LX1): Delivered, Brooklyn",
                 "2026-11-23T08:00:00Z | carrier (4PX LX1): Arrived, Newark, NJ"
             ]
+        );
+    }
+
+    #[test]
+    fn split_times_and_codes() {
+        // 17TRACK's time_raw with its offset; DHL's code when the description is empty.
+        let r = read(
+            6,
+            r#"{"events":[{"time_raw":{"date":"2026-11-24","time":"11:31","timezone":"-05:00"},"description":"Delivered"},{"Date":"2026-11-20","Time":"19:27:00","ServiceEvent":{"Description":"","EventCode":"RW"}}]}"#,
+        );
+        assert_eq!(
+            whats(&r),
+            [
+                "2026-11-24T11:31-05:00 | carrier: Delivered",
+                "2026-11-20 19:27:00 (zone unknown) | carrier: RW"
+            ]
+        );
+        assert_eq!(
+            r.events().next().unwrap().at.to_string(),
+            "2026-11-24 16:31:00"
         );
     }
 

@@ -2,7 +2,7 @@
 //! `TrackReply`, DHL `TrackingResponse`) turned into the JSON-like tree
 //! the tracking reader walks: an element with children becomes an object
 //! (a name met twice becomes a list), an element with only text a string,
-//! attributes become fields. Namespace prefixes are dropped.
+//! attributes of an element without text become fields. Namespace prefixes are dropped.
 //!
 //! The parser (roxmltree) expands no external entities and limits nesting;
 //! evault adds a cap on the elements read.
@@ -37,8 +37,10 @@ fn element(node: roxmltree::Node<'_, '_>, depth: usize) -> Option<Value> {
         .children()
         .filter(roxmltree::Node::is_element)
         .collect();
-    if children.is_empty() && node.attributes().len() == 0 {
-        let text: String = node.children().filter_map(|c| c.text()).collect();
+    let text: String = node.children().filter_map(|c| c.text()).collect();
+    // An element with text and no child elements is its text (its
+    // attributes, if any, are dropped: the text is what an event says).
+    if children.is_empty() && (node.attributes().len() == 0 || !text.trim().is_empty()) {
         return Some(Value::String(text.trim().to_owned()));
     }
     let mut object = Map::new();
@@ -75,6 +77,10 @@ mod tests {
             "B"
         );
         assert!(tree("<a><b></a>").is_none());
+        // Text wins over attributes; attributes of an empty element are kept.
+        let v = tree(r#"<a><b code="D">Delivered</b><c id="7"/></a>"#).unwrap();
+        assert_eq!(v["a"]["b"], "Delivered");
+        assert_eq!(v["a"]["c"]["id"], "7");
         assert!(tree("<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>").is_none());
     }
 }

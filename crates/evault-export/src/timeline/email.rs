@@ -1,0 +1,118 @@
+//! E-mails (`.eml`, RFC 5322 with MIME) read with mail-parser: one event at
+//! the message's `Date` (its offset kept), from its sender, with its
+//! subject; and the text the PDF shows: the headers a reader needs and the
+//! plain-text body (an HTML-only message turned into text by mail-parser).
+
+use mail_parser::{Address, MessageParser};
+
+use super::{Event, Reading, Record, Source, time};
+
+const SHAPES: &[&str] = &["e-mail (RFC 5322)"];
+
+/// The most bytes of an e-mail's text shown (its body can be a whole thread).
+const MAX_TEXT: usize = 256 << 10;
+
+fn first(a: Option<&Address<'_>>) -> Option<String> {
+    let a = a?.first()?;
+    Some(match (a.name(), a.address()) {
+        (Some(n), Some(addr)) => format!("{n} <{addr}>"),
+        (Some(n), None) => n.to_owned(),
+        (None, Some(addr)) => addr.to_owned(),
+        (None, None) => return None,
+    })
+}
+
+pub(super) fn read(seq: u64, bytes: &[u8]) -> Reading {
+    let Some(m) = MessageParser::default().parse(bytes) else {
+        return Reading::none(SHAPES.to_vec(), None);
+    };
+    let from = first(m.from()).unwrap_or_else(|| "(no sender)".into());
+    let subject = m.subject().unwrap_or("(no subject)");
+    let when = m
+        .date()
+        .filter(|d| d.is_valid())
+        .and_then(|d| time::parse(&d.to_rfc3339()));
+    let record = match when {
+        Some((at, shown)) => Record::Read(Event {
+            at,
+            shown,
+            what: format!("e-mail, {from}: {subject}"),
+            seq,
+            source: Source::Email,
+            ord: 0,
+        }),
+        None => Record::NotRead {
+            line: 1,
+            text: format!("e-mail without a readable Date header, from {from}: {subject}"),
+        },
+    };
+    Reading {
+        shape: Some(SHAPES[0]),
+        records: vec![record],
+        notes: Vec::new(),
+        tried: Vec::new(),
+    }
+}
+
+/// What the PDFs show of an e-mail: From, To, Date and Subject as written,
+/// then the plain-text body; `None` when it is not an e-mail.
+pub(crate) fn text(bytes: &[u8]) -> Option<String> {
+    let m = MessageParser::default().parse(bytes)?;
+    let mut s = String::new();
+    for (label, value) in [
+        ("From", first(m.from())),
+        ("To", first(m.to())),
+        ("Date", m.date().map(|d| d.to_rfc3339())),
+        ("Subject", m.subject().map(str::to_owned)),
+    ] {
+        if let Some(v) = value {
+            s.push_str(&format!("{label}: {v}\n"));
+        }
+    }
+    s.push('\n');
+    let body = m.body_text(0).unwrap_or_default();
+    let mut cut = body.len().min(MAX_TEXT);
+    while !body.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.push_str(body[..cut].trim_end());
+    if cut < body.len() {
+        s.push_str(&format!(
+            "\n[the body continues for {} more bytes; the whole message is the original file]",
+            body.len() - cut
+        ));
+    }
+    Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAIL: &[u8] = b"From: =?UTF-8?Q?Ren=C3=A9e?= <renee@example.com>\r\nTo: shop@example.com\r\nDate: Tue, 24 Nov 2026 18:02:00 +0100\r\nSubject: =?UTF-8?B?T8O5IGVzdCBtb24gY29saXMgPw==?=\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nJe n'ai rien re=E7u.\r\n";
+
+    #[test]
+    fn an_email_is_one_event_at_its_date() {
+        let r = read(3, MAIL);
+        let e = r.events().next().unwrap();
+        assert_eq!(e.at.to_string(), "2026-11-24 17:02:00");
+        assert_eq!(e.shown, "2026-11-24T18:02:00+01:00");
+        assert_eq!(
+            e.what,
+            "e-mail, Renée <renee@example.com>: Où est mon colis ?"
+        );
+        let t = text(MAIL).unwrap();
+        assert!(
+            t.starts_with("From: Renée <renee@example.com>\nTo: shop@example.com\n"),
+            "{t}"
+        );
+        assert!(t.ends_with("\n\nJe n'ai rien reçu."), "{t}");
+    }
+
+    #[test]
+    fn no_date_is_not_read() {
+        let r = read(3, b"From: a@b.c\r\nSubject: hi\r\n\r\nbody\r\n");
+        assert_eq!(r.read(), 0);
+        assert_eq!(r.lines_not_read(), 1);
+    }
+}
