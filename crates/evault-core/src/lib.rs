@@ -69,6 +69,7 @@ pub use keys::{PublicKey, StationKey};
 pub use kind::EvidenceKind;
 pub use read::{OrderLog, OrderSummary, VerifiedReader};
 pub use repair::RepairOutcome;
+pub use sniff::{PREFIX_LEN, Sniffed, sniff_bytes};
 pub use stamp::{Attached, CheckedStamp, PendingStamp, StampRecord, stamp_time};
 pub use vault::{Clock, FORMAT, Vault};
 pub use verify::{

@@ -153,23 +153,35 @@ impl Vault {
 
 /// Parses a manifest. `label` names the order in errors.
 pub(crate) fn read_log(dir: &OrderDir, label: &str) -> Result<OrderLog> {
-    let (bytes, complete) = dir.read()?;
-    let mut entries = Vec::new();
-    for (i, line) in lines(&bytes[..complete]).enumerate() {
-        let entry: Entry = serde_json::from_slice(line).map_err(|e| Error::DamagedLog {
-            order: label.to_owned(),
-            line: i as u64 + 1,
-            why: e.to_string(),
-        })?;
-        entries.push(Recorded {
-            hash: leaf_hash(line),
-            entry,
-        });
+    let (bytes, _) = dir.read()?;
+    OrderLog::parse(&bytes, label)
+}
+
+impl OrderLog {
+    /// Parses an order's log from its bytes (`manifest.jsonl`, one entry
+    /// per line, as in a vault or a bundle's `evault/manifest.jsonl`): a
+    /// last line without its newline is a torn write, counted in
+    /// [`OrderLog::torn_bytes`]. `label` names the order in errors. Only
+    /// parses: the chain and checkpoints are checked by `verify`.
+    pub fn parse(bytes: &[u8], label: &str) -> Result<OrderLog> {
+        let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let mut entries = Vec::new();
+        for (i, line) in lines(&bytes[..complete]).enumerate() {
+            let entry: Entry = serde_json::from_slice(line).map_err(|e| Error::DamagedLog {
+                order: label.to_owned(),
+                line: i as u64 + 1,
+                why: e.to_string(),
+            })?;
+            entries.push(Recorded {
+                hash: leaf_hash(line),
+                entry,
+            });
+        }
+        Ok(OrderLog {
+            entries,
+            torn_bytes: (bytes.len() - complete) as u64,
+        })
     }
-    Ok(OrderLog {
-        entries,
-        torn_bytes: (bytes.len() - complete) as u64,
-    })
 }
 
 /// A blob reader that checks SHA-256 when it reaches the end: the last read

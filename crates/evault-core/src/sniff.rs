@@ -9,13 +9,29 @@ use std::io::Cursor;
 use crate::entry::ImageInfo;
 
 /// How many leading bytes are kept for sniffing and header parsing.
-pub(crate) const PREFIX_LEN: usize = 1 << 20;
+pub const PREFIX_LEN: usize = 1 << 20;
 
 /// What sniffing found.
-pub(crate) struct Sniffed {
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sniffed {
+    /// The media type, from the content (and the name for text).
     pub media_type: String,
+    /// Image facts read from the headers, for images.
     pub image: Option<ImageInfo>,
+    /// What staff should know (a name that lies, a header that cannot be read).
     pub warnings: Vec<String>,
+}
+
+/// What recording a file would find out about it from its bytes and name:
+/// the media type, image facts and warnings. Reads headers only (the first
+/// [`PREFIX_LEN`] bytes and the last two), as recording does.
+pub fn sniff_bytes(name: &str, bytes: &[u8]) -> Sniffed {
+    let prefix = &bytes[..bytes.len().min(PREFIX_LEN)];
+    let tail = match bytes {
+        [.., a, b] => [*a, *b],
+        _ => [0, 0],
+    };
+    sniff(prefix, tail, bytes.len() as u64, name)
 }
 
 /// Extensions that mean the same thing.

@@ -80,13 +80,19 @@ impl Profile {
             path: path.to_owned(),
             source: e,
         })?;
-        let list: Vec<Profile> = serde_json::from_slice(&bytes).map_err(|e| Error::Profile {
-            source_name: path.display().to_string(),
+        Self::from_json(&bytes, &path.display().to_string())
+    }
+
+    /// Profiles from JSON bytes (as [`Profile::from_file`]); `source_name`
+    /// names them in errors.
+    pub fn from_json(bytes: &[u8], source_name: &str) -> Result<Vec<Profile>> {
+        let list: Vec<Profile> = serde_json::from_slice(bytes).map_err(|e| Error::Profile {
+            source_name: source_name.to_owned(),
             why: e.to_string(),
         })?;
         for p in &list {
             p.check().map_err(|why| Error::Profile {
-                source_name: path.display().to_string(),
+                source_name: source_name.to_owned(),
                 why: format!("profile {:?}: {why}", p.name),
             })?;
         }

@@ -59,6 +59,16 @@ impl Anchors {
         Ok(Self { certs })
     }
 
+    /// Reads certificates held in memory: PEM with one or more
+    /// certificates, or one DER certificate (as one file of [`Anchors::load`]).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let certs = Self::parse(bytes).map_err(|why| Error::Anchors {
+            path: "(certificates in memory)".into(),
+            why,
+        })?;
+        Ok(Self { certs })
+    }
+
     fn parse(bytes: &[u8]) -> std::result::Result<Vec<Cert>, String> {
         let ders =
             if bytes.starts_with(b"-----BEGIN") || bytes.windows(11).any(|w| w == b"-----BEGIN ") {
