@@ -814,7 +814,10 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
                 "shipping",
                 "shipping documentation: carrier events, label and tracking photos",
             ),
-            Part::Communication => ("messages", "communication with the buyer: chat transcripts"),
+            Part::Communication => (
+                "messages",
+                "communication with the buyer: chat transcripts and e-mails",
+            ),
         };
         let upload = Upload {
             name: upload_name(i + 1, stem, "pdf", profile.names.max_chars),

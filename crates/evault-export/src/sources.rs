@@ -84,6 +84,7 @@ impl SourceFile {
             Some(shape) => {
                 let mut s = format!("read as {shape}: {} {} read", r.read(), self.noun());
                 match r.lines_not_read() {
+                    0 if self.kind == EvidenceKind::Email => {}
                     0 => s.push_str(", every line read"),
                     n => s.push_str(&format!(
                         ", {n} line{} not read (shown as recorded)",

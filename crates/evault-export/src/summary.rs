@@ -140,7 +140,7 @@ impl Story<'_> {
                 self.photos(&mut flow, photos);
             }
             Part::Communication => {
-                flow.para("Messages with the buyer, as the recorded chat exports show them, in the order the app wrote them. Times without a zone are the phone's local time.");
+                flow.para("Messages with the buyer, as the recorded chat exports and e-mails show them, each file in the order it was written. Times without a zone are the phone's local time.");
                 self.transcripts(&mut flow, &self.verbatim_shares(part));
             }
         }

@@ -28,10 +28,16 @@ pub(super) fn read(seq: u64, bytes: &[u8]) -> Reading {
     };
     let from = first(m.from()).unwrap_or_else(|| "(no sender)".into());
     let subject = m.subject().unwrap_or("(no subject)");
-    let when = m
-        .date()
-        .filter(|d| d.is_valid())
-        .and_then(|d| time::parse(&d.to_rfc3339()));
+    let when = m.date().filter(|d| d.is_valid()).and_then(|d| {
+        if d.tz_before_gmt && d.tz_hour == 0 && d.tz_minute == 0 {
+            // `-0000`: the sender's local time, zone not known (RFC 5322 §3.3).
+            let at = chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())?
+                .and_hms_opt(d.hour.into(), d.minute.into(), d.second.into())?;
+            Some((at, time::unzoned(at, true)))
+        } else {
+            time::parse(&d.to_rfc3339())
+        }
+    });
     let record = match when {
         Some((at, shown)) => Record::Read(Event {
             at,
@@ -107,6 +113,16 @@ mod tests {
             "{t}"
         );
         assert!(t.ends_with("\n\nJe n'ai rien reçu."), "{t}");
+    }
+
+    #[test]
+    fn legacy_charsets_and_unknown_zones() {
+        let gbk = b"From: buyer@example.cn\r\nDate: Tue, 24 Nov 2026 18:02:00 -0000\r\nSubject: =?GBK?B?sPy5/A==?=\r\nContent-Type: text/plain; charset=GBK\r\n\r\n\xb0\xfc\xb9\xfc\r\n";
+        let r = read(3, gbk);
+        let e = r.events().next().unwrap();
+        assert_eq!(e.what, "e-mail, buyer@example.cn: 包裹");
+        assert_eq!(e.shown, "2026-11-24 18:02:00 (zone unknown)");
+        assert!(text(gbk).unwrap().ends_with("\n\n包裹"));
     }
 
     #[test]
