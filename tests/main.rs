@@ -9,6 +9,7 @@ mod export_profiles;
 mod export_proofs;
 mod export_sources;
 mod fs_limits;
+mod fuzz_inputs;
 mod golden;
 mod ids;
 mod keys;

@@ -140,7 +140,7 @@ impl Story<'_> {
                 self.photos(&mut flow, photos);
             }
             Part::Communication => {
-                flow.para("Messages with the buyer, as the recorded chat exports and e-mails show them, each file in the order it was written. Times without a zone are the phone's local time.");
+                flow.para("Messages with the buyer, as the recorded chat exports and e-mails show them, each file in the order it was written. Times without a zone are the local time of the phone or the sender that wrote them.");
                 self.transcripts(&mut flow, &self.verbatim_shares(part));
             }
         }

@@ -60,15 +60,15 @@ pub(super) fn read(seq: u64, bytes: &[u8]) -> Reading {
     }
 }
 
-/// What the PDFs show of an e-mail: From, To, Date and Subject as written,
-/// then the plain-text body; `None` when it is not an e-mail.
+/// What the PDFs show of an e-mail: From and To (decoded), Date as written,
+/// Subject (decoded), then the plain-text body; `None` when it is not an e-mail.
 pub(crate) fn text(bytes: &[u8]) -> Option<String> {
     let m = MessageParser::default().parse(bytes)?;
     let mut s = String::new();
     for (label, value) in [
         ("From", first(m.from())),
         ("To", first(m.to())),
-        ("Date", m.date().map(|d| d.to_rfc3339())),
+        ("Date", m.header_raw("Date").map(|d| d.trim().to_owned())),
         ("Subject", m.subject().map(str::to_owned)),
     ] {
         if let Some(v) = value {
