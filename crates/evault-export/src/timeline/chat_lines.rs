@@ -291,20 +291,6 @@ mod tests {
     }
 
     #[test]
-    fn an_undecided_date_order_is_said() {
-        let r = read(4, "1/7/23, 09:05 - Ann: hi\n1/7/23, 09:06 - Bob: ho\n").unwrap();
-        assert!(
-            r.notes[0].starts_with("date order ambiguous"),
-            "{:?}",
-            r.notes
-        );
-        assert!(
-            r.events()
-                .all(|e| e.shown.contains("day/month order assumed"))
-        );
-    }
-
-    #[test]
     fn a_line_of_another_form_or_an_impossible_date_is_kept_verbatim() {
         let wa = "WhatsApp Chat with Ann\n[29/01/2018, 12:24:03] Ann: one\n31/02/2018, 10:00 - Bob: forged?\n[31/02/2018, 10:00:00] Bob: no such day\n[29/01/2018, 12:25:00] Ann: two\n";
         let r = read(4, wa).unwrap();
