@@ -224,6 +224,25 @@ fn telegram_desktop_json() {
     );
 }
 
+/// Telegram Desktop 4.x "Export chat history" in its default format, HTML:
+/// times in the date's `title` with the exporting computer's offset, the
+/// sender carried over to "joined" messages, a photo, a day separator and a
+/// service message (kept, not read).
+#[test]
+fn telegram_desktop_html() {
+    let r = chat("telegram-messages.html");
+    assert_eq!(r.shape, Some("Telegram Desktop HTML"));
+    assert_eq!(
+        rows(&r),
+        [
+            "2026-11-24 10:02:00 | 2026-11-24T18:02:00+08:00 | chat, Buyer: The parcel is not here.\nTracking says \"delivered\"",
+            "2026-11-24 10:02:40 | 2026-11-24T18:02:40+08:00 | chat, Buyer: Can you check with the carrier?",
+            "2026-11-24 10:05:00 | 2026-11-24T18:05:00+08:00 | chat, Shop & Co: [media]",
+            "line 4 not read | Buyer pinned \"Can you check with the carrier?\"",
+        ]
+    );
+}
+
 /// Facebook Messenger "Download your information" (JSON, 2023): newest
 /// first, text as UTF-8 bytes in `\u00XX` escapes, times in milliseconds
 /// (UTC).

@@ -526,10 +526,10 @@ fn pretty_time(shown: &str) -> String {
 }
 
 /// What a record-not-read's number counts: lines of text and CSV files,
-/// items of JSON and XML lists.
+/// items of JSON, XML and HTML exports.
 fn place_word(file: &SourceFile) -> &'static str {
     match file.reading.shape {
-        Some(s) if s.contains("JSON") || s.contains("XML") => {
+        Some(s) if ["JSON", "XML", "HTML"].iter().any(|f| s.contains(f)) => {
             if file.kind == EvidenceKind::ChatLog {
                 "message"
             } else {

@@ -19,6 +19,7 @@ mod clock;
 mod csv;
 mod email;
 mod line_app;
+mod telegram_html;
 mod time;
 mod tracking;
 mod tracking_xml;
@@ -87,7 +88,7 @@ pub enum Record {
     /// shape), kept verbatim in its place.
     NotRead {
         /// Its place in the file, from 1: the line of a text or CSV file,
-        /// the item's number in a JSON or XML list.
+        /// the item's number in a JSON or XML list or an HTML export.
         line: usize,
         /// The text as recorded (one or more lines).
         text: String,
@@ -203,12 +204,14 @@ pub(crate) fn shown_text(kind: EvidenceKind, bytes: &[u8]) -> Option<String> {
     }
 }
 
-/// Chat exports: JSON (Telegram, Messenger/Instagram, a plain list), CSV,
-/// LINE text, then line-per-message text (WhatsApp and the like).
+/// Chat exports: JSON (Telegram, Messenger/Instagram, a plain list),
+/// Telegram's HTML, CSV, LINE text, then line-per-message text (WhatsApp and
+/// the like).
 fn chat(seq: u64, text: &str) -> Reading {
     let mut tried = Vec::new();
     for reader in [
         chat_json::read,
+        telegram_html::read,
         csv::read_chat,
         line_app::read,
         chat_lines::read,
