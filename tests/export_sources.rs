@@ -211,3 +211,43 @@ fn a_long_chat_in_no_known_shape_is_cut_at_the_page_limit_and_says_so() {
         "{summary}"
     );
 }
+
+#[test]
+fn a_one_line_file_in_no_known_shape_is_cut_inside_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Minified JSON from some carrier API: one line of 600 kB.
+    let events: Vec<String> = (0..12_000)
+        .map(|i| format!("{{\"when\":\"x{i}\",\"what\":\"scan at depot {i}\"}}"))
+        .collect();
+    let json = format!("{{\"shipment\":{{\"history\":[{}]}}}}", events.join(","));
+    let file = tmp.path().join("carrier-dump.json");
+    fs::write(&file, &json).unwrap();
+    let vault = vault_with(tmp.path(), &[("tracking-events", &file)], "stripe");
+    let zip = tmp.path().join("stripe.zip");
+    let (code, out, err) = run(evault(&vault).args(["export", ORDER, "-o"]).arg(&zip));
+    assert_eq!(code, 0, "{out}{err}");
+    let fit = out
+        .lines()
+        .find(|l| l.contains("carrier-dump.json") && l.contains("<- #"))
+        .unwrap();
+    let chars: usize = fit
+        .split("as recorded: the first ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{fit}"));
+    assert!(
+        chars >= 500
+            && chars < json.len()
+            && fit.contains("characters of line 1 of 1 shown (stripe page limit)"),
+        "{fit}"
+    );
+    let shipping = pdf_text(tmp.path(), &zip, "/upload/02-shipping.pdf");
+    assert!(
+        shipping.contains(&format!(
+            "[The rest of line 1 of 1, after its first {chars} characters, is not shown here: the platform's page limit leaves no more room"
+        )),
+        "{shipping}"
+    );
+    assert!(pdf_pages(tmp.path(), &zip, "/upload/02-shipping.pdf") <= 49);
+}

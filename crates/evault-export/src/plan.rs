@@ -178,7 +178,7 @@ impl Inputs<'_> {
             .story
             .sources
             .iter()
-            .map(SourceFile::verbatim_lines)
+            .map(SourceFile::verbatim_units)
             .sum();
         let fits = |v: usize| {
             let p = pages(v);
@@ -215,28 +215,23 @@ impl Inputs<'_> {
         };
         let mut s = format!("merged into {pdf}: {}", src.summary());
         if src.needs_verbatim() {
-            let total = src.text.as_deref().map_or(0, |t| t.lines().count());
-            let shown = story
+            let units = story
                 .verbatim_shares(part)
                 .iter()
                 .find(|(s, _)| *s == seq)
                 .map_or(0, |(_, n)| *n);
-            if shown < total {
-                let which = if shown == 0 {
-                    format!("none of its {total} lines shown")
+            if let (_, Some(cut)) = src.verbatim(units) {
+                let why = if units >= src.verbatim_units() {
+                    format!(
+                        "at most {} lines a file",
+                        crate::sources::MAX_VERBATIM_UNITS
+                    )
                 } else {
-                    format!("lines 1 to {shown} of {total} shown")
+                    format!("{} page limit", self.profile.name)
                 };
                 s.push_str(&format!(
-                    "; as recorded: {which} ({}), {}",
-                    if shown == src.verbatim_lines() {
-                        format!(
-                            "at most {} lines a file",
-                            crate::sources::MAX_VERBATIM_LINES
-                        )
-                    } else {
-                        format!("{} page limit", self.profile.name)
-                    },
+                    "; as recorded: {} ({why}), {}",
+                    cut.shown(),
                     if self.originals {
                         "the whole file is in the originals"
                     } else {

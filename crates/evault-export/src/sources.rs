@@ -6,8 +6,63 @@ use serde::Serialize;
 
 use crate::timeline::Reading;
 
-/// The most lines of one file shown as recorded, whatever the profile.
-pub(crate) const MAX_VERBATIM_LINES: usize = 2_000;
+/// The most characters of one line counted as one unit of the verbatim
+/// budget: a longer line (one-line JSON, say) counts as several, and can be
+/// cut inside.
+pub(crate) const UNIT_CHARS: usize = 500;
+
+/// The most units (lines, or 500-character pieces of longer lines) of one
+/// file shown as recorded, whatever the profile.
+pub(crate) const MAX_VERBATIM_UNITS: usize = 2_000;
+
+/// Where a verbatim copy stops, when it does not show the whole file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// Before line `next` (from 1) of `total`.
+    Line { next: usize, total: usize },
+    /// Inside line `line`, after its first `chars` characters.
+    InLine {
+        line: usize,
+        chars: usize,
+        total: usize,
+    },
+}
+
+impl Cut {
+    /// What the copy shows, for the fit report.
+    pub(crate) fn shown(self) -> String {
+        match self {
+            Cut::Line { next: 1, total } => format!("none of its {total} lines shown"),
+            Cut::Line { next, total } => format!("lines 1 to {} of {total} shown", next - 1),
+            Cut::InLine {
+                line: 1,
+                chars,
+                total,
+            } => format!("the first {chars} characters of line 1 of {total} shown"),
+            Cut::InLine { line, chars, total } => format!(
+                "lines 1 to {} and the first {chars} characters of line {line}, of {total}, shown",
+                line - 1
+            ),
+        }
+    }
+
+    /// What the copy leaves out, for the PDF.
+    pub(crate) fn rest(self) -> String {
+        match self {
+            Cut::Line { next, total } if next == total => {
+                format!("Line {total} of {total} is")
+            }
+            Cut::Line { next, total } => format!("Lines {next} to {total} of {total} are"),
+            Cut::InLine { line, chars, total } if line == total => format!(
+                "The rest of line {line} of {total}, after its first {chars} characters, is"
+            ),
+            Cut::InLine { line, chars, total } => format!(
+                "The rest of line {line} (after its first {chars} characters) and lines {} to {total} of {total} are",
+                line + 1
+            ),
+        }
+    }
+}
 
 /// A chat or tracking file and what was read from it.
 pub(crate) struct SourceFile {
@@ -67,14 +122,64 @@ impl SourceFile {
         self.reading.read() > 0 || self.text.is_some()
     }
 
-    /// Lines of its verbatim copy (capped at [`MAX_VERBATIM_LINES`]).
-    pub(crate) fn verbatim_lines(&self) -> usize {
+    /// Budget units of its whole verbatim copy (capped at
+    /// [`MAX_VERBATIM_UNITS`]): a line per [`UNIT_CHARS`] characters or
+    /// part of them, an empty line one.
+    pub(crate) fn verbatim_units(&self) -> usize {
         if !self.needs_verbatim() {
             return 0;
         }
-        self.text
-            .as_deref()
-            .map_or(0, |t| t.lines().count().min(MAX_VERBATIM_LINES))
+        self.text.as_deref().map_or(0, |t| {
+            t.lines()
+                .map(|l| l.chars().count().div_ceil(UNIT_CHARS).max(1))
+                .sum::<usize>()
+                .min(MAX_VERBATIM_UNITS)
+        })
+    }
+
+    /// The first `units` units of its text, and where they stop.
+    pub(crate) fn verbatim(&self, units: usize) -> (String, Option<Cut>) {
+        let text = self.text.as_deref().unwrap_or_default();
+        let total = text.lines().count();
+        let mut out = String::new();
+        let mut left = units;
+        for (i, line) in text.lines().enumerate() {
+            let chars = line.chars().count();
+            let need = chars.div_ceil(UNIT_CHARS).max(1);
+            if need <= left {
+                out.push_str(line);
+                out.push('\n');
+                left -= need;
+                continue;
+            }
+            if left == 0 {
+                return (out, Some(Cut::Line { next: i + 1, total }));
+            }
+            let chars = left * UNIT_CHARS;
+            out.extend(line.chars().take(chars));
+            out.push('\n');
+            return (
+                out,
+                Some(Cut::InLine {
+                    line: i + 1,
+                    chars,
+                    total,
+                }),
+            );
+        }
+        (out, None)
+    }
+
+    /// Why a copy of `units` units stops short: the per-file cap, or the
+    /// pages.
+    pub(crate) fn cut_why(&self, units: usize) -> String {
+        if units >= self.verbatim_units() {
+            format!(
+                "at most {MAX_VERBATIM_UNITS} lines (or {UNIT_CHARS}-character pieces of longer lines) of a file are shown"
+            )
+        } else {
+            "the platform's page limit leaves no more room".to_owned()
+        }
     }
 
     /// One phrase for the fit report and the PDF: the shape and the counts.
@@ -134,5 +239,59 @@ impl SourceFile {
             lines_not_read: self.reading.lines_not_read(),
             notes: self.notes(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> SourceFile {
+        SourceFile {
+            seq: 4,
+            name: "x.json".into(),
+            kind: EvidenceKind::TrackingEvents,
+            reading: Reading::default(),
+            text: Some(text.into()),
+        }
+    }
+
+    #[test]
+    fn long_lines_count_as_several_units_and_are_cut_inside() {
+        let long = "x".repeat(1_200);
+        let f = file(&format!("short\n{long}\nlast\n"));
+        assert_eq!(f.verbatim_units(), 1 + 3 + 1);
+        assert_eq!(f.verbatim(5), (format!("short\n{long}\nlast\n"), None));
+        let (copy, cut) = f.verbatim(3);
+        assert_eq!(copy, format!("short\n{}\n", "x".repeat(1_000)));
+        let cut = cut.unwrap();
+        assert_eq!(
+            cut,
+            Cut::InLine {
+                line: 2,
+                chars: 1_000,
+                total: 3
+            }
+        );
+        assert_eq!(
+            cut.shown(),
+            "lines 1 to 1 and the first 1000 characters of line 2, of 3, shown"
+        );
+        assert_eq!(
+            cut.rest(),
+            "The rest of line 2 (after its first 1000 characters) and lines 3 to 3 of 3 are"
+        );
+        let (copy, cut) = f.verbatim(1);
+        assert_eq!(copy, "short\n");
+        assert_eq!(cut.unwrap().shown(), "lines 1 to 1 of 3 shown");
+        assert_eq!(
+            f.verbatim(0).1.unwrap().shown(),
+            "none of its 3 lines shown"
+        );
+        let one = file(&long);
+        assert_eq!(
+            one.verbatim(1).1.unwrap().rest(),
+            "The rest of line 1 of 1, after its first 500 characters, is"
+        );
     }
 }

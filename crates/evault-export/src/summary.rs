@@ -390,7 +390,7 @@ impl Story<'_> {
             .chain(tracking)
             .filter(|s| s.needs_verbatim())
             .map(|s| {
-                let n = s.verbatim_lines().min(budget);
+                let n = s.verbatim_units().min(budget);
                 budget -= n;
                 (s.seq, n)
             })
@@ -399,22 +399,21 @@ impl Story<'_> {
 
     /// A file's text as recorded: as many lines as its share.
     fn verbatim_copy(&self, f: &mut Flow<'_>, file: &SourceFile, shares: &[(u64, usize)]) {
-        let (Some(text), Some((_, shown))) =
+        let (Some(_), Some((_, shown))) =
             (&file.text, shares.iter().find(|(seq, _)| *seq == file.seq))
         else {
             return;
         };
-        let (shown, total) = (*shown, text.lines().count());
+        let (copy, cut) = file.verbatim(*shown);
         if file.kind == EvidenceKind::Email {
             f.strong("The e-mail (its headers and text as the message holds them)");
         } else if file.reading.shape.is_some() {
             f.strong("As recorded (every line, to compare with the reading above)");
         }
-        if shown > 0 {
-            let lines: Vec<&str> = text.lines().take(shown).collect();
-            f.para(&lines.join("\n"));
+        if !copy.is_empty() {
+            f.para(copy.trim_end_matches('\n'));
         }
-        if shown < total {
+        if let Some(cut) = cut {
             let whole = if self.originals {
                 format!(
                     "the whole file is in this bundle as data/originals/{}",
@@ -426,17 +425,10 @@ impl Story<'_> {
                     file.seq
                 )
             };
-            let why = if shown == file.verbatim_lines() {
-                format!(
-                    "at most {} lines of a file are shown",
-                    crate::sources::MAX_VERBATIM_LINES
-                )
-            } else {
-                "the platform's page limit leaves no more room".to_owned()
-            };
             f.para(&format!(
-                "[Lines {} to {total} of {total} are not shown here: {why}; {whole}.]",
-                shown + 1
+                "[{} not shown here: {}; {whole}.]",
+                cut.rest(),
+                file.cut_why(*shown)
             ));
         }
     }
