@@ -221,13 +221,10 @@ impl Inputs<'_> {
                 .find(|(s, _)| *s == seq)
                 .map_or(0, |(_, n)| *n);
             if let (_, Some(cut)) = src.verbatim(units) {
-                let why = if units >= src.verbatim_units() {
-                    format!(
-                        "at most {} lines a file",
-                        crate::sources::MAX_VERBATIM_UNITS
-                    )
-                } else {
+                let why = if src.cut_by_pages(units) {
                     format!("{} page limit", self.profile.name)
+                } else {
+                    crate::sources::CAP_WHY.to_owned()
                 };
                 s.push_str(&format!(
                     "; as recorded: {} ({why}), {}",

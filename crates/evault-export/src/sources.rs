@@ -15,6 +15,10 @@ pub(crate) const UNIT_CHARS: usize = 500;
 /// file shown as recorded, whatever the profile.
 pub(crate) const MAX_VERBATIM_UNITS: usize = 2_000;
 
+/// Why a copy stops at the per-file cap, for the PDF and the fit report.
+pub(crate) const CAP_WHY: &str =
+    "at most 2000 lines (or 500-character pieces of longer lines) of a file are shown";
+
 /// Where a verbatim copy stops, when it does not show the whole file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Cut {
@@ -103,13 +107,16 @@ impl SourceFile {
         }
     }
 
-    /// Whether the PDFs show its text as recorded: some of it was not read,
-    /// or it is an e-mail (whose text is the message).
+    /// Whether the PDFs show its text as recorded: some of it was not read
+    /// (HTML exports aside), or it is an e-mail (whose text is the message).
     pub(crate) fn needs_verbatim(&self) -> bool {
+        // An HTML export read as such is not copied: its source is markup,
+        // and every record not read is already shown, as text, in place.
+        let html = self.reading.shape.is_some_and(|s| s.contains("HTML"));
         self.text.is_some()
             && (self.kind == EvidenceKind::Email
                 || self.reading.unrecognised()
-                || self.reading.lines_not_read() > 0)
+                || (self.reading.lines_not_read() > 0 && !html))
     }
 
     /// Whether it is shown with the chats (chat exports and e-mails).
@@ -170,16 +177,10 @@ impl SourceFile {
         (out, None)
     }
 
-    /// Why a copy of `units` units stops short: the per-file cap, or the
-    /// pages.
-    pub(crate) fn cut_why(&self, units: usize) -> String {
-        if units >= self.verbatim_units() {
-            format!(
-                "at most {MAX_VERBATIM_UNITS} lines (or {UNIT_CHARS}-character pieces of longer lines) of a file are shown"
-            )
-        } else {
-            "the platform's page limit leaves no more room".to_owned()
-        }
+    /// Whether a copy of `units` units stops short for the pages (else the
+    /// per-file cap stopped it).
+    pub(crate) fn cut_by_pages(&self, units: usize) -> bool {
+        units < self.verbatim_units()
     }
 
     /// One phrase for the fit report and the PDF: the shape and the counts.
@@ -257,6 +258,22 @@ mod tests {
     }
 
     #[test]
+    fn html_exports_are_not_copied_as_markup() {
+        let mut f = file("<div>...</div>");
+        f.reading = Reading {
+            shape: Some("Telegram Desktop HTML"),
+            records: vec![crate::timeline::Record::NotRead {
+                line: 3,
+                text: "Shop pinned a message".into(),
+            }],
+            ..Reading::default()
+        };
+        assert!(!f.needs_verbatim());
+        f.reading.shape = Some("chat lines \"date time name: text\"");
+        assert!(f.needs_verbatim());
+    }
+
+    #[test]
     fn long_lines_count_as_several_units_and_are_cut_inside() {
         let long = "x".repeat(1_200);
         let f = file(&format!("short\n{long}\nlast\n"));
@@ -288,6 +305,9 @@ mod tests {
             f.verbatim(0).1.unwrap().shown(),
             "none of its 3 lines shown"
         );
+        assert!(CAP_WHY.contains(&format!(
+            "{MAX_VERBATIM_UNITS} lines (or {UNIT_CHARS}-character"
+        )));
         let one = file(&long);
         assert_eq!(
             one.verbatim(1).1.unwrap().rest(),

@@ -425,11 +425,12 @@ impl Story<'_> {
                     file.seq
                 )
             };
-            f.para(&format!(
-                "[{} not shown here: {}; {whole}.]",
-                cut.rest(),
-                file.cut_why(*shown)
-            ));
+            let why = if file.cut_by_pages(*shown) {
+                "the platform's page limit leaves no more room"
+            } else {
+                crate::sources::CAP_WHY
+            };
+            f.para(&format!("[{} not shown here: {why}; {whole}.]", cut.rest()));
         }
     }
 
