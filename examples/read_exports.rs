@@ -12,7 +12,9 @@
 //! recursively; `SHOW=not-read` lists the lines not read, `SHOW=all` every
 //! record. The last line gives the share of records read:
 //! read / (read + lines not read), a file no shape matched counting all its
-//! non-blank lines as not read.
+//! non-blank lines as not read; "lines in no record" counts lines of chats
+//! read line by line that are in no message and no record not read (the
+//! readers' rule is that there are none).
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -37,6 +39,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     let (mut read, mut not_read, mut unrecognised) = (0usize, 0usize, 0usize);
+    // Lines of chats read line by line found in no record (should be none).
+    let mut lost_lines = 0usize;
     for path in &files {
         let bytes = std::fs::read(path)?;
         let Some(r) = timeline::read(kind, 1, &bytes) else {
@@ -51,6 +55,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         };
         read += r.read();
         not_read += lost;
+        let lost_here = timeline::decode(&bytes).map_or_else(Vec::new, |t| r.unaccounted_lines(&t));
+        lost_lines += lost_here.len();
+        if !lost_here.is_empty() {
+            println!("{}	LINES IN NO RECORD: {lost_here:?}", path.display());
+        }
         println!(
             "{}\t{}\tread {}\tnot read {}{}",
             path.display(),
@@ -77,7 +86,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     println!(
-        "{} files ({unrecognised} in no shape read); records read {read}, lines not read {not_read}: {:.1}% read",
+        "{} files ({unrecognised} in no shape read); records read {read}, lines not read {not_read}: {:.1}% read; lines in no record: {lost_lines}",
         files.len(),
         100.0 * read as f64 / (read + not_read).max(1) as f64
     );

@@ -99,7 +99,14 @@ fn timeline_readers() {
             _ => EvidenceKind::Email,
         };
         let reading = read(kind, 7, file).unwrap();
-        assert!(reading.events().all(|e| e.seq == 7), "{}", path.display());
+        if let Some(text) = evault_export::timeline::decode(file) {
+            assert_eq!(
+                reading.unaccounted_lines(&text),
+                Vec::<usize>::new(),
+                "{}",
+                path.display()
+            );
+        }
     }
 }
 

@@ -422,3 +422,40 @@ fn email_eml() {
         ]
     );
 }
+
+/// Every line of every chat fixture read line by line is kept: in a
+/// message (as its text or a continuation) or as a record not read.
+#[test]
+fn no_line_of_a_chat_is_lost() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/exports/chat");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let r = read(EvidenceKind::ChatLog, 7, &bytes).unwrap();
+        let text = evault_export::timeline::decode(&bytes).unwrap();
+        assert_eq!(
+            r.unaccounted_lines(&text),
+            Vec::<usize>::new(),
+            "{}",
+            path.display()
+        );
+        if r.shape
+            .is_some_and(|s| s.starts_with("chat lines") || s.starts_with("LINE"))
+        {
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "{checked}");
+    // The check fails when a line is lost.
+    let r = read(
+        EvidenceKind::ChatLog,
+        7,
+        b"24/11/2026, 18:02 - Buyer: hello\n",
+    )
+    .unwrap();
+    assert_eq!(
+        r.unaccounted_lines("24/11/2026, 18:02 - Buyer: hello\nsomething else\n"),
+        [2]
+    );
+}

@@ -601,9 +601,12 @@ fn gather(
             Body::Evidence(e) if e.image.is_some() => {
                 events.extend(crate::timeline::photo_events(seq, e, &recorded));
             }
-            Body::Evidence(e) if is_source(e.kind) => {
+            Body::Evidence(e) if crate::sources::is_source(e.kind) => {
                 let (reading, text) = if e.size > MAX_SOURCE_BYTES {
-                    let why = format!("not read: over {} MiB", MAX_SOURCE_BYTES >> 20);
+                    let why = format!(
+                        "not read: over {} MiB (it is exported as recorded; to have its messages read, record the export in parts)",
+                        MAX_SOURCE_BYTES >> 20
+                    );
                     let reading = Reading {
                         notes: vec![why],
                         ..Reading::default()
@@ -633,13 +636,6 @@ fn gather(
     }
     events.sort_by_key(Event::key);
     Ok(Gathered { events, sources })
-}
-
-fn is_source(kind: EvidenceKind) -> bool {
-    matches!(
-        kind,
-        EvidenceKind::TrackingEvents | EvidenceKind::ChatLog | EvidenceKind::Email
-    )
 }
 
 /// The name of an original in `data/originals/`: its entry number and its file name.

@@ -17,7 +17,7 @@ use crate::fit::{Fitted, fit_photo};
 use crate::pdf::{CJK_FONT_ENV, Fonts, char_name};
 use crate::profile::{Profile, SlotModel};
 use crate::progress::{ExportProgress, ExportStage};
-use crate::sources::SourceFile;
+use crate::sources::{SourceFile, is_source};
 use crate::summary::{Part, Photo, Shown, Story};
 
 /// One file to upload, in upload order.
@@ -60,13 +60,6 @@ pub(crate) struct Inputs<'a> {
 
 fn is_photo(media_type: &str) -> bool {
     matches!(media_type, "image/jpeg" | "image/png" | "image/webp")
-}
-
-fn is_text_source(kind: EvidenceKind) -> bool {
-    matches!(
-        kind,
-        EvidenceKind::TrackingEvents | EvidenceKind::ChatLog | EvidenceKind::Email
-    )
 }
 
 fn short_kind(kind: EvidenceKind) -> &'static str {
@@ -170,9 +163,10 @@ impl Inputs<'_> {
         self.story.sources.iter().find(|s| s.seq == seq)
     }
 
-    /// The most lines of files not fully read that can be shown as
-    /// recorded while `pages` (the page counts of the PDFs with that
-    /// budget) stay within the profile's page limits.
+    /// The most units (lines, or 500-character pieces of longer lines) of
+    /// files not fully read that can be shown as recorded while `pages`
+    /// (the page counts of the PDFs with that budget) stay within the
+    /// profile's page limits.
     fn verbatim_room(&self, pages: impl Fn(usize) -> Vec<usize>) -> usize {
         let all: usize = self
             .story
@@ -303,7 +297,7 @@ impl Missing {
         if !symbols.is_empty() {
             advice.push(if fonts.has_symbols() {
                 format!(
-                    "{}: newer than the emoji font found; no installed font has them",
+                    "{}: the emoji font found lacks them; set {CJK_FONT_ENV} to a font file that has them (it is tried for every character the built-in font lacks)",
                     names(&symbols)
                 )
             } else {
@@ -315,7 +309,7 @@ impl Missing {
         }
         if !other.is_empty() {
             advice.push(format!(
-                "{}: no font evault uses covers them",
+                "{}: no font evault found covers them; set {CJK_FONT_ENV} to a font file that does (it is tried for every character the built-in font lacks)",
                 names(&other)
             ));
         }
@@ -417,7 +411,7 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
     for (seq, e) in inp.evidence {
         if !is_photo(&e.media_type) && !profile.accepts(&e.media_type) {
             let why = if with_summary
-                && is_text_source(e.kind)
+                && is_source(e.kind)
                 && inp.source(*seq).is_some_and(SourceFile::in_pdf)
             {
                 summary_reads.push((*seq, e));
@@ -608,7 +602,7 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
     for (seq, e) in inp.evidence {
         if is_photo(&e.media_type) && e.image.is_some() {
             photos.push((*seq, e));
-        } else if is_text_source(e.kind) && inp.source(*seq).is_some_and(SourceFile::in_pdf) {
+        } else if is_source(e.kind) && inp.source(*seq).is_some_and(SourceFile::in_pdf) {
             let part = match (per_category, e.kind) {
                 (false, _) => Part::Summary { with_chats: true },
                 (true, EvidenceKind::ChatLog | EvidenceKind::Email) => Part::Communication,

@@ -68,6 +68,15 @@ impl Cut {
     }
 }
 
+/// Whether evidence of this kind is read into the timeline (chats,
+/// e-mails, tracking files).
+pub(crate) fn is_source(kind: EvidenceKind) -> bool {
+    matches!(
+        kind,
+        EvidenceKind::TrackingEvents | EvidenceKind::ChatLog | EvidenceKind::Email
+    )
+}
+
 /// A chat or tracking file and what was read from it.
 pub(crate) struct SourceFile {
     pub(crate) seq: u64,
@@ -183,18 +192,45 @@ impl SourceFile {
         units < self.verbatim_units()
     }
 
+    /// What a record-not-read's number counts: lines of text and CSV files,
+    /// items of JSON, XML and HTML exports (messages or events).
+    pub(crate) fn place_word(&self) -> &'static str {
+        match self.reading.shape {
+            Some(s) if ["JSON", "XML", "HTML"].iter().any(|f| s.contains(f)) => {
+                if self.kind == EvidenceKind::TrackingEvents {
+                    "event"
+                } else {
+                    "message"
+                }
+            }
+            _ => "line",
+        }
+    }
+
     /// One phrase for the fit report and the PDF: the shape and the counts.
     pub(crate) fn summary(&self) -> String {
         let r = &self.reading;
         match r.shape {
             Some(shape) => {
                 let mut s = format!("read as {shape}: {} {} read", r.read(), self.noun());
-                match r.lines_not_read() {
+                // Text files count lines; JSON, XML and HTML exports, items.
+                let word = self.place_word();
+                let n = if word == "line" {
+                    r.lines_not_read()
+                } else {
+                    r.records.len() - r.read()
+                };
+                match n {
                     0 if self.kind == EvidenceKind::Email => {}
                     0 => s.push_str(", every line read"),
                     n => s.push_str(&format!(
-                        ", {n} line{} not read (shown as recorded)",
-                        if n == 1 { "" } else { "s" }
+                        ", {n} {word}{} not read (shown {})",
+                        if n == 1 { "" } else { "s" },
+                        if word == "line" {
+                            "as recorded"
+                        } else {
+                            "in place"
+                        }
                     )),
                 }
                 s

@@ -51,8 +51,9 @@ pub(crate) struct Story<'a> {
     pub(crate) events: &'a [Event],
     /// The chat and tracking files, in log order.
     pub(crate) sources: &'a [SourceFile],
-    /// How many lines of files not fully read may be shown as recorded
-    /// (the page limits decide; see `plan`).
+    /// How many units (lines, or 500-character pieces of longer lines) of
+    /// files not fully read may be shown as recorded (the page limits
+    /// decide; see `plan`).
     pub(crate) verbatim: usize,
     /// Whether the bundle carries the originals (`data/originals/`).
     pub(crate) originals: bool,
@@ -326,7 +327,7 @@ impl Story<'_> {
                     }
                     Record::NotRead { line, text } => {
                         f.row(
-                            &format!("{} {line}: not read", place_word(chat)),
+                            &format!("{} {line}: not read", chat.place_word()),
                             text,
                             TIME_W,
                             true,
@@ -356,7 +357,7 @@ impl Story<'_> {
             for r in &file.reading.records {
                 if let Record::NotRead { line, text } = r {
                     f.row(
-                        &format!("{} {line}: not read", place_word(file)),
+                        &format!("{} {line}: not read", file.place_word()),
                         text,
                         TIME_W,
                         true,
@@ -515,21 +516,6 @@ fn pretty_time(shown: &str) -> String {
         Ok(t) if shown.ends_with('Z') => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         Ok(t) => t.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
         Err(_) => shown.to_owned(),
-    }
-}
-
-/// What a record-not-read's number counts: lines of text and CSV files,
-/// items of JSON, XML and HTML exports.
-fn place_word(file: &SourceFile) -> &'static str {
-    match file.reading.shape {
-        Some(s) if ["JSON", "XML", "HTML"].iter().any(|f| s.contains(f)) => {
-            if file.kind == EvidenceKind::ChatLog {
-                "message"
-            } else {
-                "event"
-            }
-        }
-        _ => "line",
     }
 }
 

@@ -197,11 +197,12 @@ pub(crate) fn char_name(c: char) -> String {
 }
 
 /// Zero-width and direction marks that chat exports carry (WhatsApp's U+200E).
-fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     matches!(
         c,
         '\u{200b}'..='\u{200f}'
             | '\u{2060}'
+            | '\u{061c}'
             | '\u{feff}'
             | '\u{202a}'..='\u{202e}'
             | '\u{2066}'..='\u{2069}'

@@ -15,7 +15,7 @@ use krilla::paint::Stroke;
 use krilla::text::TextDirection;
 
 pub use fonts::CJK_FONT_ENV;
-pub(crate) use fonts::{Fonts, char_name};
+pub(crate) use fonts::{Fonts, char_name, is_invisible};
 pub use layout::Paper;
 pub(crate) use layout::{Flow, Op};
 

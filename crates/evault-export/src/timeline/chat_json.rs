@@ -266,11 +266,7 @@ fn plain(m: &Value, times: &Column) -> Option<Message> {
         Value::Number(n) => {
             let n = n.as_i64()?;
             // Seconds or milliseconds since 1970.
-            time::from_millis(if n < 100_000_000_000 {
-                n.checked_mul(1000)?
-            } else {
-                n
-            })?
+            time::from_number(n)?
         }
         _ => return None,
     };

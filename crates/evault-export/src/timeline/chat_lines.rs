@@ -10,9 +10,7 @@
 //! read, in its place; any other line continues the record before it.
 //! So a message is never shown under another sender or at another time.
 
-use std::collections::HashMap;
-
-use super::clock::{self, DateOrder, Written, invisible};
+use super::clock::{self, DateOrder, Trailing, Written, invisible};
 use super::time::Column;
 use super::{Event, Reading, Record, Source};
 
@@ -36,25 +34,23 @@ struct Form {
     sep: char,
     /// Digits of the first and last date field.
     digits: [usize; 2],
+    /// Whether a 12-hour marker follows the time.
+    marked: bool,
 }
 
-impl Form {
-    fn shape(self) -> &'static str {
-        match self.after {
-            After::Bracket => "chat lines \"[date, time] name: text\" (WhatsApp on iPhone, Signal)",
-            After::Dash => "chat lines \"date, time - name: text\" (WhatsApp on Android)",
-            After::Colon => "chat lines \"date, time: name: text\" (older WhatsApp)",
-            After::Space => "chat lines \"date time name: text\"",
-        }
-    }
-}
-
+/// The shapes, one per [`After`] (in its order).
 const SHAPES: &[&str] = &[
     "chat lines \"[date, time] name: text\" (WhatsApp on iPhone, Signal)",
     "chat lines \"date, time - name: text\" (WhatsApp on Android)",
     "chat lines \"date, time: name: text\" (older WhatsApp)",
     "chat lines \"date time name: text\"",
 ];
+
+impl Form {
+    fn shape(self) -> &'static str {
+        SHAPES[self.after as usize]
+    }
+}
 
 /// The first line of a record, split.
 struct Start<'a> {
@@ -68,14 +64,14 @@ struct Start<'a> {
 /// The longest sender name taken (a longer "name" is text with a colon).
 const MAX_NAME: usize = 80;
 
-fn start(line: &str) -> Option<Start<'_>> {
+fn start(line: &str, trailing: Trailing) -> Option<Start<'_>> {
     let line = line.trim_start_matches(|c: char| invisible(c) || c.is_whitespace());
     let (written, rest, after) = if let Some(inner) = line.strip_prefix('[') {
-        let (w, n) = clock::scan(inner)?;
+        let (w, n) = clock::scan(inner, trailing)?;
         let rest = inner[n..].trim_start_matches(|c: char| invisible(c) || c == ' ');
         (w, rest.strip_prefix(']')?, After::Bracket)
     } else {
-        let (w, n) = clock::scan(line)?;
+        let (w, n) = clock::scan(line, trailing)?;
         let rest = line[n..].trim_start_matches(invisible);
         let trimmed = rest.trim_start_matches([' ', '\u{a0}', '\u{202f}']);
         if let Some(r) = trimmed.strip_prefix(['-', '–']) {
@@ -109,6 +105,7 @@ fn start(line: &str) -> Option<Start<'_>> {
             after,
             sep: written.sep,
             digits: written.digits(),
+            marked: written.marked_after(),
         },
         written,
         who,
@@ -130,46 +127,101 @@ enum Building<'a> {
     },
 }
 
-pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static str]> {
-    let lines: Vec<&str> = text.lines().collect();
-    let starts: Vec<Option<Start<'_>>> = lines.iter().map(|l| start(l)).collect();
-    // The file's forms: the one most lines have, and any other that many
-    // lines have (exports joined into one file), each with its own date
-    // order. A line of a rare form is not read: it is more likely text
-    // that happens to begin with a date.
-    let mut counts: HashMap<Form, usize> = HashMap::new();
-    for s in starts.iter().flatten() {
-        *counts.entry(s.form).or_default() += 1;
+/// The lines that start records, with their line index (few, or all, of a
+/// file's lines: only those are kept, not every line).
+fn starts(text: &str, trailing: Trailing) -> Vec<(usize, Start<'_>)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| Some((i, start(l, trailing)?)))
+        .collect()
+}
+
+/// How many lines have each form, in the order the forms are first met.
+fn forms(starts: &[(usize, Start<'_>)]) -> Vec<(Form, usize)> {
+    let mut counts: Vec<(Form, usize)> = Vec::new();
+    for (_, s) in starts {
+        match counts.iter_mut().find(|(f, _)| *f == s.form) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((s.form, 1)),
+        }
     }
-    let Some((main, most)) = counts
+    counts
+}
+
+/// The file's main form: most lines, a form with a separator before one
+/// without; ties go to the form met first.
+fn main_form(counts: &[(Form, usize)]) -> Option<&(Form, usize)> {
+    counts
         .iter()
-        .map(|(f, n)| (*f, *n))
+        .rev()
         .max_by_key(|(f, n)| (*n, f.after != After::Space, f.after == After::Bracket))
-    else {
+}
+
+pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static str]> {
+    // Whether a word after a time is a 12-hour marker or the start of the
+    // sender's name (`09:04 Em Nguyen: hi`; `1:05 PM: Ann: hi`) is decided
+    // for the whole file: the reading whose main form more lines share, a
+    // form with a separator before one without; on a tie, markers when the
+    // hours are all on a 12-hour clock.
+    // (the lines that start records, the forms' counts, how good the reading is)
+    type Parse<'a> = (
+        Vec<(usize, Start<'a>)>,
+        Vec<(Form, usize)>,
+        (usize, bool, bool, bool),
+    );
+    let mut best: Option<Parse<'_>> = None;
+    for trailing in [Trailing::No, Trailing::Yes] {
+        let starts = starts(text, trailing);
+        let counts = forms(&starts);
+        let Some(&(main, most)) = main_form(&counts) else {
+            continue;
+        };
+        let twelve = trailing == Trailing::Yes
+            && starts
+                .iter()
+                .filter(|(_, s)| s.form == main)
+                .all(|(_, s)| s.written.on_12_hour_clock());
+        let key = (
+            most,
+            main.after != After::Space,
+            main.after == After::Bracket,
+            twelve,
+        );
+        if best.as_ref().is_none_or(|(_, _, k)| key > *k) {
+            best = Some((starts, counts, key));
+        }
+    }
+    let Some((starts, counts, _)) = best else {
         return Err(SHAPES);
     };
-    let mut orders: HashMap<Form, (DateOrder, Column)> = HashMap::new();
+    let Some(&(main, most)) = main_form(&counts) else {
+        return Err(SHAPES);
+    };
+    // Besides the main form, any other that many lines have (exports joined
+    // into one file) is read, each with its own date order. A line of a rare
+    // form is not read: it is more likely text that begins with a date.
+    let mut orders: Vec<(Form, DateOrder, Column)> = Vec::new();
     let mut notes = Vec::new();
-    for (form, n) in counts {
+    for &(form, n) in &counts {
         if form != main && (n < 2 || n * 10 < most) {
             continue;
         }
         let written = starts
             .iter()
-            .flatten()
-            .filter(|s| s.form == form)
-            .map(|s| &s.written);
+            .filter(|(_, s)| s.form == form)
+            .map(|(_, s)| &s.written);
         let (order, ambiguous) = DateOrder::infer(written);
         let column = Column::with(order, ambiguous && order != DateOrder::Ymd);
         notes.extend(column.note());
-        orders.insert(form, (order, column));
+        orders.push((form, order, column));
     }
-    notes.sort();
     notes.dedup();
     let mut built: Vec<Building<'_>> = Vec::new();
-    for (i, (line, s)) in lines.iter().zip(&starts).enumerate() {
-        let message = s.as_ref().and_then(|s| {
-            let (order, column) = orders.get(&s.form)?;
+    let mut next = starts.iter().peekable();
+    for (i, line) in text.lines().enumerate() {
+        let s = next.next_if(|(at, _)| *at == i).map(|(_, s)| s);
+        let message = s.and_then(|s| {
+            let (_, order, column) = orders.iter().find(|(f, _, _)| *f == s.form)?;
             Some((s.written.resolve(*order)?, s, column))
         });
         if let Some((at, s, column)) = message {
@@ -187,7 +239,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
             }
             built.push(Building::NotRead {
                 line: i + 1,
-                text: (*line).to_owned(),
+                text: line.to_owned(),
             });
         } else if let Some(last) = built.last_mut() {
             let (Building::Message { text, .. } | Building::NotRead { text, .. }) = last;
@@ -305,6 +357,29 @@ mod tests {
             ]
         );
         assert_eq!(r.lines_not_read(), 3);
+    }
+
+    #[test]
+    fn a_sender_is_not_a_clock_marker() {
+        // 24-hour file: `Em`, `Sa`, `Ch` begin names.
+        let r = read(4, "2021-03-02 09:04 Em Nguyen: hi\n2021-03-02 18:02 Ch Wang: ok\n2021-03-02 18:03 Sa: yes\n").unwrap();
+        assert_eq!(
+            texts(&r),
+            [
+                "2021-03-02 09:04:00 | chat, Em Nguyen: hi",
+                "2021-03-02 18:02:00 | chat, Ch Wang: ok",
+                "2021-03-02 18:03:00 | chat, Sa: yes"
+            ]
+        );
+        // 12-hour file in the old `time: name: text` form.
+        let r = read(4, "1/29/18, 1:05 PM: Ann: hi\n1/29/18, 1:06 PM: Em: ok\n").unwrap();
+        assert_eq!(
+            texts(&r),
+            [
+                "2018-01-29 13:05:00 | chat, Ann: hi",
+                "2018-01-29 13:06:00 | chat, Em: ok"
+            ]
+        );
     }
 
     #[test]

@@ -54,14 +54,9 @@ const MARKERS: &[(&str, Half)] = &[
     ("ch", Half::Pm),
 ];
 
-/// Characters that carry no meaning in a time: direction marks and
-/// isolates, the zero-width no-break space, the Arabic letter mark.
-pub(crate) fn invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}' | '\u{feff}'
-    )
-}
+/// Characters with no glyph (direction marks and isolates, zero-width
+/// spaces, variation selectors): skipped wherever a time is read.
+pub(crate) use crate::pdf::is_invisible as invisible;
 
 /// Spaces of every width count as one space.
 fn space(c: char) -> bool {
@@ -196,6 +191,8 @@ pub(crate) struct Written {
     minute: u32,
     second: Option<u32>,
     half: Option<Half>,
+    /// Whether a 12-hour marker came after the time.
+    trailing: bool,
 }
 
 /// How a file writes its dates.
@@ -292,7 +289,8 @@ impl Written {
         let hour = match (self.half, self.hour) {
             (None, h) if h < 24 => h,
             (Some(Half::Am), h @ 0..=12) => h % 12,
-            (Some(Half::Pm), h @ 1..=12) => h % 12 + 12,
+            // Japanese writes 12:05 PM as 午後0:05.
+            (Some(Half::Pm), h @ 0..=12) => h % 12 + 12,
             (Some(Half::Pm), h @ 13..=23) => h,
             _ => return None,
         };
@@ -305,6 +303,17 @@ impl Written {
     /// or 4).
     pub(crate) fn digits(&self) -> [usize; 2] {
         [usize::from(self.widths[0] == 4), self.widths[1]]
+    }
+
+    /// Whether the time is one a 12-hour clock writes (hour 1 to 12, or 0
+    /// to 11 with a Japanese marker before it).
+    pub(crate) fn on_12_hour_clock(&self) -> bool {
+        self.hour <= 12 && (self.hour > 0 || self.half.is_some())
+    }
+
+    /// Whether a 12-hour marker came after the time (part of a file's form).
+    pub(crate) fn marked_after(&self) -> bool {
+        self.trailing
     }
 
     /// Whether the time had seconds.
@@ -328,6 +337,8 @@ pub(crate) struct WrittenTime {
     minute: u32,
     second: Option<u32>,
     half: Option<Half>,
+    /// Whether a marker came after the time.
+    trailing: bool,
 }
 
 impl Written {
@@ -341,6 +352,7 @@ impl Written {
             minute: time.minute,
             second: time.second,
             half: time.half,
+            trailing: time.trailing,
         }
     }
 }
@@ -406,7 +418,17 @@ fn date_at(c: &mut Cursor<'_>) -> Option<WrittenDate> {
     })
 }
 
-fn time_at(c: &mut Cursor<'_>) -> Option<WrittenTime> {
+/// Whether a word after the time may be a 12-hour marker (the file
+/// decides: `09:04 Em Nguyen: hi` begins a name in a 24-hour file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Trailing {
+    /// When it is one.
+    Yes,
+    /// Never.
+    No,
+}
+
+fn time_at(c: &mut Cursor<'_>, trailing: Trailing) -> Option<WrittenTime> {
     c.spaces();
     let before = c.marker();
     c.spaces();
@@ -432,15 +454,9 @@ fn time_at(c: &mut Cursor<'_>) -> Option<WrittenTime> {
     }
     let end_time = c.at;
     c.spaces();
-    // No marker after a 24-hour time, nor a name that looks like one
-    // (`18:02 Em: hi`).
-    let after = if before.is_some() {
-        None
-    } else {
-        let m = c.marker();
-        let mut next = Cursor { s: c.s, at: c.at };
-        next.spaces();
-        if next.peek() == Some(':') { None } else { m }
+    let after = match (before, trailing) {
+        (None, Trailing::Yes) => c.marker(),
+        _ => None,
     };
     c.at = if after.is_some() { c.at } else { end_time };
     Some(WrittenTime {
@@ -448,18 +464,19 @@ fn time_at(c: &mut Cursor<'_>) -> Option<WrittenTime> {
         minute,
         second,
         half: before.or(after),
+        trailing: after.is_some(),
     })
 }
 
 /// Reads a date and a time at the start of `s` (after optional spaces):
 /// `DATE[,] [MARKER]H:MM[:SS][ MARKER]`. Returns what was read and the
 /// byte length of `s` it took (trailing spaces not included).
-pub(crate) fn scan(s: &str) -> Option<(Written, usize)> {
+pub(crate) fn scan(s: &str, trailing: Trailing) -> Option<(Written, usize)> {
     let mut c = Cursor { s, at: 0 };
     let Some(date) = date_at(&mut c) else {
         // `21:41:35, 3/27/22` (Vietnamese): the time first.
         let mut c = Cursor { s, at: 0 };
-        let time = time_at(&mut c)?;
+        let time = time_at(&mut c, Trailing::No)?;
         c.eat(|ch| ch == ',');
         let date = date_at(&mut c)?;
         return Some((Written::join(date, time), c.at));
@@ -472,7 +489,7 @@ pub(crate) fn scan(s: &str) -> Option<(Written, usize)> {
             c.at += word.len();
         }
     }
-    let time = time_at(&mut c)?;
+    let time = time_at(&mut c, trailing)?;
     Some((Written::join(date, time), c.at))
 }
 
@@ -486,7 +503,7 @@ pub(crate) fn scan_date(s: &str) -> Option<(WrittenDate, usize)> {
 /// Reads a time of day at the start of `s`; the byte length it took.
 pub(crate) fn scan_time(s: &str) -> Option<(WrittenTime, usize)> {
     let mut c = Cursor { s, at: 0 };
-    let time = time_at(&mut c)?;
+    let time = time_at(&mut c, Trailing::Yes)?;
     Some((time, c.at))
 }
 
@@ -505,7 +522,7 @@ mod tests {
     use super::*;
 
     fn at(s: &str, order: DateOrder) -> String {
-        let (w, _) = scan(s).unwrap_or_else(|| panic!("not scanned: {s:?}"));
+        let (w, _) = scan(s, Trailing::Yes).unwrap_or_else(|| panic!("not scanned: {s:?}"));
         w.resolve(order)
             .map_or_else(|| "invalid".into(), |t| t.to_string())
     }
@@ -531,6 +548,8 @@ mod tests {
                 "2018-01-29 15:10:00",
             ),
             ("2018/01/29 午後3:10", Ymd, "2018-01-29 15:10:00"),
+            ("2018/01/29 午後0:05", Ymd, "2018-01-29 12:05:00"),
+            ("2018/01/29 午前0:05", Ymd, "2018-01-29 00:05:00"),
             ("1/29/18 13:05 PM", Mdy, "2018-01-29 13:05:00"),
             ("1/29/18 13:05 AM", Mdy, "invalid"),
             ("1/30/18, 00:04:03 AM", Mdy, "2018-01-30 00:04:03"),
@@ -561,23 +580,23 @@ mod tests {
     #[test]
     fn scan_stops_where_the_time_ends() {
         let s = "[1/29/18, 12:24:03 PM] Ann: hi";
-        let (_, n) = scan(&s[1..]).unwrap();
+        let (_, n) = scan(&s[1..], Trailing::Yes).unwrap();
         assert_eq!(&s[1 + n..], "] Ann: hi");
         let s = "29/01/2018, 12:24 - Ann: pm is fine";
-        let (w, n) = scan(s).unwrap();
+        let (w, n) = scan(s, Trailing::Yes).unwrap();
         assert_eq!(&s[n..], " - Ann: pm is fine");
         assert_eq!(w.half, None);
         let s = "2026-11-24 18:02 buyer: hi";
-        let (_, n) = scan(s).unwrap();
+        let (_, n) = scan(s, Trailing::Yes).unwrap();
         assert_eq!(&s[n..], " buyer: hi");
-        assert!(scan("12345/1/2 10:00").is_none());
-        assert!(scan("hello 1/2/20").is_none());
-        assert!(scan("1/2/20 no time").is_none());
+        assert!(scan("12345/1/2 10:00", Trailing::Yes).is_none());
+        assert!(scan("hello 1/2/20", Trailing::Yes).is_none());
+        assert!(scan("1/2/20 no time", Trailing::Yes).is_none());
     }
 
     #[test]
     fn the_file_decides_the_date_order() {
-        let w = |s: &str| scan(s).unwrap().0;
+        let w = |s: &str| scan(s, Trailing::Yes).unwrap().0;
         let us = [w("1/7/23, 10:00"), w("1/13/23, 10:00")];
         assert_eq!(DateOrder::infer(&us), (DateOrder::Mdy, false));
         let eu = [w("1/7/23, 10:00"), w("13/7/23, 10:00")];

@@ -3,62 +3,87 @@
 use super::time::Column;
 use super::{Event, Reading, Record, Source};
 
-/// One CSV record: its first line (from 1) and its fields.
-struct Row {
+/// One CSV record: its first line (from 1), its fields, and its text as
+/// written.
+struct Row<'a> {
     line: usize,
     fields: Vec<String>,
+    raw: &'a str,
 }
 
-/// Splits CSV text into records of fields (RFC 4180: quotes with `""`
-/// escapes; a quoted field may hold commas and line breaks, which stay in
-/// the field instead of starting a new record). Fields are trimmed; blank
-/// records are dropped.
-fn records(text: &str) -> Vec<Row> {
+/// The most fields a record is split into (more commas stay in the last).
+const MAX_FIELDS: usize = 256;
+
+/// Splits CSV text into records of fields (RFC 4180: a field that begins
+/// with `"` is quoted, `""` inside it is a quote, and it may hold commas and
+/// line breaks, which stay in the field instead of starting a new record; a
+/// `"` inside an unquoted field is text). Fields are trimmed; blank records
+/// are dropped. A quote still open at the end of the text would swallow
+/// every record after it: its record and the lines after it are returned
+/// one line a record, with the line as their only field.
+fn end_record<'a>(fields: &mut Vec<String>, line: usize, raw: &'a str, rows: &mut Vec<Row<'a>>) {
+    let done: Vec<String> = fields.drain(..).map(|f| f.trim().to_owned()).collect();
+    if done.iter().any(|f| !f.is_empty()) {
+        rows.push(Row {
+            line,
+            fields: done,
+            raw: raw.trim_end_matches(['\r', '\n']),
+        });
+    }
+    fields.push(String::new());
+}
+
+fn records(text: &str) -> Vec<Row<'_>> {
     let mut rows = Vec::new();
     let mut fields = vec![String::new()];
-    let (mut quoted, mut line, mut start) = (false, 1, 1);
-    let mut chars = text.chars().peekable();
-    let mut end_record = |fields: &mut Vec<String>, start: usize| {
-        let done: Vec<String> = fields.drain(..).map(|f| f.trim().to_owned()).collect();
-        if done.iter().any(|f| !f.is_empty()) {
-            rows.push(Row {
-                line: start,
-                fields: done,
-            });
-        }
-        fields.push(String::new());
-    };
-    while let Some(c) = chars.next() {
+    let (mut quoted, mut line, mut start_line, mut start) = (false, 1, 1, 0);
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
         if c == '\n' {
             line += 1;
         }
+        let at_field_start = fields.last().is_none_or(|f| f.trim().is_empty());
+        let n = fields.len();
+        let field = fields.last_mut();
         match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
+            ('"', true) if chars.peek().map(|(_, c)| *c) == Some('"') => {
                 chars.next();
-                if let Some(f) = fields.last_mut() {
-                    f.push('"');
-                }
+                field.into_iter().for_each(|f| f.push('"'));
             }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(String::new()),
-            ('\r', false) if chars.peek() == Some(&'\n') => {}
+            ('"', true) => quoted = false,
+            ('"', false) if at_field_start => {
+                field.into_iter().for_each(String::clear);
+                quoted = true;
+            }
+            (',', false) if n < MAX_FIELDS => fields.push(String::new()),
+            ('\r', false) if chars.peek().map(|(_, c)| *c) == Some('\n') => {}
             ('\n' | '\r', false) => {
-                end_record(&mut fields, start);
-                start = line;
+                let end = at + c.len_utf8();
+                end_record(&mut fields, start_line, &text[start..end], &mut rows);
+                (start, start_line) = (end, line);
             }
-            (c, _) => {
-                if let Some(f) = fields.last_mut() {
-                    f.push(c);
-                }
-            }
+            (c, _) => field.into_iter().for_each(|f| f.push(c)),
         }
     }
-    end_record(&mut fields, start);
+    if quoted {
+        // The open quote's record, and every line after it, one by one.
+        for (i, l) in text[start..].lines().enumerate() {
+            if !l.trim().is_empty() {
+                rows.push(Row {
+                    line: start_line + i,
+                    fields: vec![l.trim().to_owned()],
+                    raw: l,
+                });
+            }
+        }
+    } else {
+        end_record(&mut fields, start_line, &text[start..], &mut rows);
+    }
     rows
 }
 
 /// The header (names lowercased) and the rows under it.
-fn table(text: &str) -> Option<(Vec<String>, Vec<Row>)> {
+fn table(text: &str) -> Option<(Vec<String>, Vec<Row<'_>>)> {
     let mut rows = records(text).into_iter();
     let header = rows
         .next()?
@@ -127,7 +152,7 @@ fn read_table(
             })),
             None => records.push(Record::NotRead {
                 line: row.line,
-                text: row.fields.join(","),
+                text: row.raw.to_owned(),
             }),
         }
     }
@@ -198,6 +223,33 @@ mod tests {
             "tracking says \"delivered\", at the door"
         );
         assert_eq!((rows[0].line, rows[1].line), (2, 4));
+    }
+
+    #[test]
+    fn a_quote_inside_a_field_is_text_and_an_open_quote_swallows_nothing() {
+        // `5"` is an inch mark, not the start of a quoted field.
+        let r = read_chat(4, "time,sender,text\n2026-11-24 18:02,buyer,5\" screen broken\n2026-11-24 18:03,seller,sorry\n").unwrap();
+        let what: Vec<String> = r.events().map(|e| e.what.clone()).collect();
+        assert_eq!(
+            what,
+            ["chat, buyer: 5\" screen broken", "chat, seller: sorry"]
+        );
+        // A quote left open keeps its record and the lines after it apart, as not read.
+        let r = read_chat(4, "time,sender,text\n2026-11-24 18:02,buyer,hello\n2026-11-24 18:03,buyer,\"oops\n2026-11-24 18:04,seller,hi\n").unwrap();
+        assert_eq!(r.read(), 1);
+        assert_eq!(
+            r.records[1..],
+            [
+                Record::NotRead {
+                    line: 3,
+                    text: "2026-11-24 18:03,buyer,\"oops".into()
+                },
+                Record::NotRead {
+                    line: 4,
+                    text: "2026-11-24 18:04,seller,hi".into()
+                }
+            ]
+        );
     }
 
     #[test]

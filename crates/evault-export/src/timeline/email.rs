@@ -22,21 +22,53 @@ fn first(a: Option<&Address<'_>>) -> Option<String> {
     })
 }
 
+/// Whether a `Date` header's zone gives an offset: a numeric one other
+/// than `-0000`, or a name RFC 5322 defines (mail-parser reads any other
+/// name as UTC, which would invent a zone).
+fn zone_known(raw: &str) -> bool {
+    const NAMED: [&str; 12] = [
+        "UT", "GMT", "UTC", "Z", "EDT", "EST", "CDT", "CST", "MDT", "MST", "PDT", "PST",
+    ];
+    let zone = raw
+        .split_whitespace()
+        .skip_while(|t| !t.contains(':'))
+        .nth(1);
+    match zone {
+        Some(z) if z.starts_with(['+', '-']) => z != "-0000",
+        Some(z) => NAMED.contains(&z.to_ascii_uppercase().as_str()),
+        None => false,
+    }
+}
+
 pub(super) fn read(seq: u64, bytes: &[u8]) -> Reading {
     let Some(m) = MessageParser::default().parse(bytes) else {
         return Reading::none(SHAPES.to_vec(), None);
     };
     let from = first(m.from()).unwrap_or_else(|| "(no sender)".into());
     let subject = m.subject().unwrap_or("(no subject)");
+    let raw_date = m.header_raw("Date").unwrap_or_default();
     let when = m.date().filter(|d| d.is_valid()).and_then(|d| {
-        if d.tz_before_gmt && d.tz_hour == 0 && d.tz_minute == 0 {
-            // `-0000`: the sender's local time, zone not known (RFC 5322 §3.3).
+        if zone_known(raw_date) {
+            time::parse(&d.to_rfc3339())
+        } else {
+            // `-0000`, a zone name mail-parser does not know (`JST`), or
+            // none: the sender's local time, zone not known (RFC 5322 §3.3).
             let at = chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())?
                 .and_hms_opt(d.hour.into(), d.minute.into(), d.second.into())?;
             Some((at, time::unzoned(at, true)))
-        } else {
-            time::parse(&d.to_rfc3339())
         }
+    });
+    // A Date without any zone, which mail-parser does not read.
+    let when = when.or_else(|| {
+        let t = raw_date.trim();
+        [
+            "%a, %d %b %Y %H:%M:%S",
+            "%d %b %Y %H:%M:%S",
+            "%a, %d %b %Y %H:%M",
+        ]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
+        .map(|at| (at, time::unzoned(at, true)))
     });
     let record = match when {
         Some((at, shown)) => Record::Read(Event {
@@ -123,6 +155,30 @@ mod tests {
         assert_eq!(e.what, "e-mail, buyer@example.cn: 包裹");
         assert_eq!(e.shown, "2026-11-24 18:02:00 (zone unknown)");
         assert!(text(gbk).unwrap().ends_with("\n\n包裹"));
+    }
+
+    #[test]
+    fn a_zone_name_rfc_5322_does_not_define_is_not_invented() {
+        for (date, shown) in [
+            (
+                "Tue, 24 Nov 2026 18:02:00 JST",
+                "2026-11-24 18:02:00 (zone unknown)",
+            ),
+            (
+                "Tue, 24 Nov 2026 18:02:00",
+                "2026-11-24 18:02:00 (zone unknown)",
+            ),
+            ("Tue, 24 Nov 2026 18:02:00 EST", "2026-11-24T18:02:00-05:00"),
+            (
+                "Tue, 24 Nov 2026 18:02:00 +0100 (CET)",
+                "2026-11-24T18:02:00+01:00",
+            ),
+        ] {
+            let mail = format!("From: a@b.c\r\nDate: {date}\r\nSubject: s\r\n\r\nx\r\n");
+            let r = read(3, mail.as_bytes());
+            let got = r.events().next().map(|e| e.shown.clone());
+            assert_eq!(got.as_deref(), Some(shown), "{date}: {:?}", r.records);
+        }
     }
 
     #[test]

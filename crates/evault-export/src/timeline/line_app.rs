@@ -11,6 +11,11 @@ use super::{Event, Reading, Record, Source};
 
 const SHAPES: &[&str] = &["LINE chat history text"];
 
+/// Whether a line is a date line (`2019/01/02(Wed)`).
+pub(super) fn date_line_text(line: &str) -> bool {
+    date_line(line).is_some()
+}
+
 /// A date line: a date and at most a weekday name around it.
 fn date_line(line: &str) -> Option<WrittenDate> {
     let t = line.trim();
@@ -51,20 +56,35 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
     let mut day: Option<WrittenDate> = None;
     let mut built: Vec<Building> = Vec::new();
     let mut messages = 0usize;
-    // The title and the "saved on" line, up to the first blank line.
-    let header = if titled {
-        text.lines().take_while(|l| !l.trim().is_empty()).count()
-    } else {
-        0
-    };
-    for (i, line) in text.lines().enumerate().skip(header) {
+    let lines: Vec<&str> = text.lines().collect();
+    // The last line that closes a quote (ends in an odd run of `"`): a
+    // quote opened after it never closes, and is not followed.
+    let last_close = lines.iter().rposition(|l| closes_quote(l));
+    let mut quote_from: Option<usize> = None;
+    for (i, line) in lines.iter().enumerate() {
+        // Inside a quoted message every line is its text, whatever it looks like.
+        if let Some(from) = quote_from {
+            if let Some(Building::Message { text, .. }) = built.last_mut() {
+                text.push('\n');
+                text.push_str(line);
+            }
+            if closes_quote(line) || i - from >= MAX_QUOTED_LINES {
+                quote_from = None;
+            }
+            continue;
+        }
         if let Some(d) = date_line(line) {
             day = Some(d);
             continue;
         }
+        // Before the first date line of a titled file: its title and
+        // "saved on" lines are metadata; anything else is kept.
+        if titled && day.is_none() && (line.trim().is_empty() || header_line(i, line)) {
+            continue;
+        }
         let cols = columns(line);
         let (Some(first), Some(second)) = (cols.first(), cols.get(1)) else {
-            // Not `time<tab>name...`: a continuation of a quoted message.
+            // Not `time<tab>name...`: a continuation of the message before.
             match built.last_mut() {
                 Some(Building::Message { text, .. } | Building::NotRead { text, .. }) => {
                     text.push('\n');
@@ -72,7 +92,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
                 }
                 None if !line.trim().is_empty() => built.push(Building::NotRead {
                     line: i + 1,
-                    text: line.to_owned(),
+                    text: (*line).to_owned(),
                 }),
                 None => {}
             }
@@ -86,6 +106,13 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
         match clock::scan_time(first).filter(|(_, n)| first[*n..].trim().is_empty()) {
             Some((t, _)) => {
                 messages += 1;
+                // `"first line` opens a message over several lines.
+                if said.starts_with('"')
+                    && !closes_quote(&said[1..])
+                    && last_close.is_some_and(|c| c > i)
+                {
+                    quote_from = Some(i);
+                }
                 built.push(Building::Message {
                     line: i + 1,
                     at: day.map(|d| Written::join(d, t)),
@@ -96,11 +123,17 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
             }
             None => built.push(Building::NotRead {
                 line: i + 1,
-                text: line.to_owned(),
+                text: (*line).to_owned(),
             }),
         }
     }
-    if messages == 0 || (!titled && day.is_none()) {
+    // Without the title, most lines must be LINE's: a chat of another app
+    // with a bare date line and a tab in a message is not LINE's.
+    let others = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty() && date_line(l).is_none())
+        .count();
+    if messages == 0 || (!titled && (day.is_none() || messages * 2 < others)) {
         return Err(SHAPES);
     }
     let written: Vec<&Written> = built
@@ -158,6 +191,28 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
     })
 }
 
+/// The most lines one quoted message runs over.
+const MAX_QUOTED_LINES: usize = 500;
+
+/// Whether a line ends a quoted message: it ends in an odd run of `"` (an
+/// even run is quotes written inside the text, `""`).
+fn closes_quote(line: &str) -> bool {
+    line.trim_end()
+        .chars()
+        .rev()
+        .take_while(|c| *c == '"')
+        .count()
+        % 2
+        == 1
+}
+
+/// The title (`[LINE] Chat history with Ann`, the first line) and the
+/// "saved on" line (the second, in the export's language:
+/// `保存日時：2019/01/03 10:00`, `儲存日期：...`).
+fn header_line(i: usize, line: &str) -> bool {
+    (i == 0 && line.trim_start().starts_with("[LINE]")) || i == 1
+}
+
 /// `time<tab>name<tab>text`; copies that lost their tabs separate the
 /// columns with runs of spaces.
 fn columns(line: &str) -> Vec<&str> {
@@ -207,6 +262,30 @@ mod tests {
             ]
         );
         assert_eq!(r.lines_not_read(), 0);
+    }
+
+    #[test]
+    fn no_line_is_lost_before_the_first_day_or_inside_a_quote() {
+        // No blank line after the header; a date and a tab inside a quoted message.
+        let text = "[LINE] Chat history with Ann\nSaved on: 2019/01/03 10:00\nnote from the exporter\n2019/01/02(Wed)\n10:00\tAnn\t\"delivery was promised for\n2019/01/05\nand\tnot later\"\n10:05\tShop\tok\n";
+        let r = read(4, text).unwrap();
+        let rows: Vec<String> = r
+            .records
+            .iter()
+            .map(|rec| match rec {
+                Record::Read(e) => format!("{} {}", e.at, e.what),
+                Record::NotRead { line, text } => format!("line {line} not read: {text}"),
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                "line 3 not read: note from the exporter",
+                "2019-01-02 10:00:00 chat, Ann: delivery was promised for\n2019/01/05\nand\tnot later",
+                "2019-01-02 10:05:00 chat, Shop: ok"
+            ]
+        );
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
     }
 
     #[test]

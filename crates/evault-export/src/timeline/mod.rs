@@ -136,6 +136,65 @@ impl Reading {
             .sum()
     }
 
+    /// For chats read line by line (WhatsApp-style lines, LINE), the lines
+    /// of `text` (numbered from 1) found in no record: neither as a record's
+    /// message (the text after its sender) nor inside a record's text, and
+    /// not a LINE title, "saved on" or date line. Empty when every line is
+    /// kept; always empty for other shapes. A check of the readers' rule
+    /// that no line is lost.
+    pub fn unaccounted_lines(&self, text: &str) -> Vec<usize> {
+        let line_shape = self
+            .shape
+            .is_some_and(|s| s.starts_with("chat lines") || s.starts_with("LINE"));
+        if !line_shape {
+            return Vec::new();
+        }
+        let clean = |s: &str| -> String {
+            s.chars()
+                .filter(|c| !c.is_whitespace() && *c != '"' && !crate::pdf::is_invisible(*c))
+                .collect()
+        };
+        let kept: Vec<String> = self
+            .records
+            .iter()
+            .map(|r| match r {
+                Record::Read(e) => clean(&e.what),
+                Record::NotRead { text, .. } => clean(text),
+            })
+            .collect();
+        // What a record's header line ends with: its sender and first line
+        // of text (`Buyer: hello`, `Carol:`), or the text alone (LINE's
+        // columns put a tab, not `: `, after the sender).
+        let firsts: Vec<String> = self
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Read(e) => Some(e.what.lines().next().unwrap_or_default()),
+                Record::NotRead { .. } => None,
+            })
+            .flat_map(|first| {
+                let said = first.split_once(", ").map_or(first, |(_, t)| t);
+                [
+                    clean(said),
+                    clean(said.split_once(": ").map_or("", |(_, t)| t)),
+                ]
+            })
+            .filter(|f| !f.is_empty())
+            .collect();
+        let line_app = self.shape.is_some_and(|s| s.starts_with("LINE"));
+        text.lines()
+            .enumerate()
+            .filter(|(i, raw)| {
+                let l = clean(raw);
+                !(l.is_empty()
+                    || (line_app && (*i < 2 || line_app::date_line_text(raw)))
+                    || kept.iter().any(|k| k.contains(&l))
+                    || firsts.iter().any(|f| l.ends_with(f.as_str())))
+            })
+            .map(|(i, _)| i + 1)
+            .collect()
+    }
+
     /// Whether the file matched no shape at all.
     pub fn unrecognised(&self) -> bool {
         self.shape.is_none()

@@ -4,8 +4,9 @@
 //! details">` (`23.08.2023 13:11:23 UTC-08:00`: the offset is the exporting
 //! computer's), the sender in `<div class="from_name">` (left out of a
 //! "joined" message, which is from the sender before it), the text in
-//! `<div class="text">`. Service messages (`message service`) are kept as
-//! records not read, except the day separators.
+//! `<div class="text">`; a forwarded message's original author is in its
+//! `forwarded body`. Service messages (`message service`) are kept as
+//! records not read, except the day separators (negative ids).
 //!
 //! Not a general HTML parser: the export is regular, and anything else in
 //! the file is ignored; a message block whose time cannot be read is kept
@@ -49,7 +50,12 @@ fn decode_entities(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let end = rest.find(';').filter(|e| *e <= 10);
+        // An entity is short: its `;` is among the next few characters.
+        let end = rest
+            .char_indices()
+            .take(12)
+            .find(|(_, c)| *c == ';')
+            .map(|(i, _)| i);
         let decoded = end.and_then(|e| {
             let name = &rest[1..e];
             let c = match name {
@@ -88,28 +94,24 @@ fn decode_entities(s: &str) -> String {
 }
 
 /// The inner HTML of the first `<div class="CLASS...">` in `block`, up to
-/// its matching `</div>`.
+/// its matching `</div>` (one pass over the tags after it).
 fn div<'a>(block: &'a str, class: &str) -> Option<&'a str> {
     let open = format!("<div class=\"{class}");
     let start = block.find(&open)?;
     let inner = start + block[start..].find('>')? + 1;
     let mut depth = 1usize;
-    let mut at = inner;
-    while depth > 0 {
-        let next_open = block[at..].find("<div");
-        let next_close = block[at..].find("</div>")?;
-        match next_open {
-            Some(o) if o < next_close => {
-                depth += 1;
-                at += o + 4;
-            }
-            _ => {
-                depth -= 1;
-                at += next_close + 6;
+    for (i, _) in block[inner..].match_indices('<') {
+        let tag = &block[inner + i..];
+        if tag.starts_with("<div") {
+            depth += 1;
+        } else if tag.starts_with("</div>") {
+            depth -= 1;
+            if depth == 0 {
+                return Some(&block[inner..inner + i]);
             }
         }
     }
-    Some(&block[inner..at - 6])
+    None
 }
 
 /// `23.08.2023 13:11:23 UTC-08:00` (or without the zone).
@@ -123,15 +125,6 @@ fn when(title: &str) -> Option<(NaiveDateTime, String)> {
         Some(z) => time::parse(&format!("{}{}", t.format("%Y-%m-%dT%H:%M:%S"), z.trim())),
         None => Some((t, time::unzoned(t, true))),
     }
-}
-
-/// A day separator (`23 August 2023`): no content of its own.
-fn day_separator(text: &str) -> bool {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    words.len() <= 4
-        && words
-            .iter()
-            .any(|w| w.len() == 4 && w.chars().all(|c| c.is_ascii_digit()))
 }
 
 pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static str]> {
@@ -148,9 +141,11 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
         let end = starts.get(n + 1).copied().unwrap_or(text.len());
         let block = &text[*start..end];
         let ord = records.len();
-        if block.starts_with("<div class=\"message service") {
+        let opening = &block[..block.find('>').unwrap_or(block.len())];
+        if opening.contains("message service") {
+            // Day separators have negative ids (`message-1`) and say only the date.
             let said = div(block, "body details").map(text_of).unwrap_or_default();
-            if !said.is_empty() && !day_separator(&said) {
+            if !said.is_empty() && !opening.contains("id=\"message-") {
                 records.push(Record::NotRead {
                     line: ord + 1,
                     text: said,
@@ -158,10 +153,13 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
             }
             continue;
         }
-        if let Some(name) = div(block, "from_name")
-            .map(text_of)
-            .filter(|s| !s.is_empty())
-        {
+        // A forwarded message holds its original author's `from_name`: the
+        // sender's own is before it (a joined message has none).
+        let (own, forwarded) = match block.find("<div class=\"forwarded body") {
+            Some(i) => (&block[..i], Some(&block[i..])),
+            None => (block, None),
+        };
+        if let Some(name) = div(own, "from_name").map(text_of).filter(|s| !s.is_empty()) {
             sender = Some(name);
         }
         const DATE: &str = "class=\"pull_right date details\" title=\"";
@@ -174,6 +172,12 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
         if said.is_empty() && block.contains("class=\"media_wrap") {
             said = "[media]".into();
         }
+        if let Some(author) = forwarded
+            .and_then(|f| div(f, "from_name"))
+            .map(|n| text_of(&n[..n.find("<span").unwrap_or(n.len())]))
+        {
+            said = format!("[forwarded from {author}] {said}");
+        }
         match (title.as_deref().and_then(when), &sender) {
             (Some((at, shown)), Some(who)) => records.push(Record::Read(Event {
                 at,
@@ -183,11 +187,15 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
                 source: Source::Chat,
                 ord,
             })),
-            _ => records.push(Record::NotRead {
+            (_, who) => records.push(Record::NotRead {
                 line: ord + 1,
-                text: format!("{} {said}", title.unwrap_or_default())
-                    .trim()
-                    .to_owned(),
+                text: format!(
+                    "{} {}: {said}",
+                    title.unwrap_or_default(),
+                    who.as_deref().unwrap_or("(no sender)")
+                )
+                .trim()
+                .to_owned(),
             }),
         }
     }
@@ -218,7 +226,7 @@ mod tests {
   <div class="pull_right date details" title="24.11.2026 18:03:30 UTC+08:00">18:03</div>
   <div class="text">&#128230; still nothing</div>
  </div></div>
- <div class="message service" id="message-2"><div class="body details">Shop pinned a message</div></div>
+ <div class="message service" id="message7"><div class="body details">Shop pinned a message</div></div>
 </div>"#;
         let r = read(5, html).unwrap();
         let rows: Vec<String> = r
@@ -238,5 +246,32 @@ mod tests {
             ]
         );
         assert!(read(5, "<html><body>hi</body></html>").is_err());
+    }
+
+    #[test]
+    fn a_forwarded_message_keeps_its_sender() {
+        let html = r#"<div class="message default clearfix" id="message1"><div class="body">
+  <div class="pull_right date details" title="24.11.2026 18:02:00 UTC+08:00">18:02</div>
+  <div class="from_name">Buyer</div>
+  <div class="text">see this</div></div></div>
+ <div class="message default clearfix joined" id="message2"><div class="body">
+  <div class="pull_right date details" title="24.11.2026 18:02:10 UTC+08:00">18:02</div>
+  <div class="forwarded body">
+   <div class="from_name">Courier Bot<span class="date details"> 23.11.2026 09:00:00</span></div>
+   <div class="text">Delivered to a neighbour</div>
+  </div></div></div>
+ <div class="message default clearfix joined" id="message3"><div class="body">
+  <div class="pull_right date details" title="24.11.2026 18:02:20 UTC+08:00">18:02</div>
+  <div class="text">which neighbour?</div></div></div>"#;
+        let r = read(5, html).unwrap();
+        let what: Vec<&str> = r.events().map(|e| e.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "chat, Buyer: see this",
+                "chat, Buyer: [forwarded from Courier Bot] Delivered to a neighbour",
+                "chat, Buyer: which neighbour?"
+            ]
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
-use super::clock::{self, DateOrder, Written};
+use super::clock::{self, DateOrder, Trailing, Written};
 
 /// Machine forms without an offset (ISO 8601 and its common variants).
 const NAIVE: [&str; 6] = [
@@ -61,20 +61,24 @@ pub(crate) fn from_millis(ms: i64) -> Option<(NaiveDateTime, String)> {
     Some((t.naive_utc(), t.format(f).to_string()))
 }
 
-/// A date and a time given apart (`May 21, 2001` + `12:12 pm`, `20100608`
-/// + `143000`, `2019-05-02` + `10:15:00`), with no zone.
+/// A date and a time given apart (`May 21, 2001` and `12:12 pm`,
+/// `20100608` and `143000`, `2019-05-02` and `10:15:00`), with no zone. Numeric dates
+/// whose day/month order is not fixed (`05/11/2026`) are not read here:
+/// the file's order decides them ([`Column`]). With no time, the day is
+/// placed at its start and shown `YYYY-MM-DD (no time; zone unknown)`.
 pub(crate) fn date_and_time(date: &str, time: &str) -> Option<(NaiveDateTime, String)> {
     let (date, time) = (date.trim(), time.trim());
-    let d = [
-        "%B %d, %Y",
-        "%b %d, %Y",
-        "%Y%m%d",
-        "%Y-%m-%d",
-        "%d %B %Y",
-        "%m/%d/%Y",
-    ]
-    .iter()
-    .find_map(|f| NaiveDate::parse_from_str(date, f).ok())?;
+    let d = ["%B %d, %Y", "%b %d, %Y", "%Y%m%d", "%Y-%m-%d", "%d %B %Y"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(date, f).ok())
+        .filter(|d| d.year() >= 1970)?;
+    if time.is_empty() {
+        let at = d.and_time(NaiveTime::MIN);
+        return Some((
+            at,
+            format!("{} (no time; zone unknown)", d.format("%Y-%m-%d")),
+        ));
+    }
     let upper = time.to_uppercase().replace('.', "");
     // (form, whether it has seconds)
     let (t, seconds) = [
@@ -86,10 +90,20 @@ pub(crate) fn date_and_time(date: &str, time: &str) -> Option<(NaiveDateTime, St
         ("%H%M", false),
     ]
     .iter()
-    .find_map(|(f, sec)| Some((NaiveTime::parse_from_str(&upper, f).ok()?, *sec)))
-    .or_else(|| time.is_empty().then_some((NaiveTime::MIN, false)))?;
+    .find_map(|(f, sec)| Some((NaiveTime::parse_from_str(&upper, f).ok()?, *sec)))?;
     let at = d.and_time(t);
-    (at.year() >= 1970).then(|| (at, unzoned(at, seconds)))
+    Some((at, unzoned(at, seconds)))
+}
+
+/// An instant given as a number: seconds or milliseconds since 1970, for
+/// instants from 2001 to 2286 (a smaller or larger number, such as
+/// `20261124`, is not taken for a time).
+pub(crate) fn from_number(n: i64) -> Option<(NaiveDateTime, String)> {
+    match n {
+        1_000_000_000..=9_999_999_999 => from_millis(n.checked_mul(1000)?),
+        1_000_000_000_000..=9_999_999_999_999 => from_millis(n),
+        _ => None,
+    }
 }
 
 /// A column or field of times written the way people write them
@@ -105,7 +119,7 @@ impl Column {
         let written: Vec<Written> = values
             .into_iter()
             .filter(|v| parse(v).is_none())
-            .filter_map(|v| clock::scan(v).map(|(w, _)| w))
+            .filter_map(|v| clock::scan(v, Trailing::Yes).map(|(w, _)| w))
             .collect();
         let (order, ambiguous) = DateOrder::infer(&written);
         Column {
@@ -123,7 +137,7 @@ impl Column {
     /// whole value.
     pub(crate) fn parse(&self, v: &str) -> Option<(NaiveDateTime, String)> {
         parse(v).or_else(|| {
-            let (w, n) = clock::scan(v)?;
+            let (w, n) = clock::scan(v, Trailing::Yes)?;
             if !v[n..].trim().is_empty() {
                 return None;
             }

@@ -16,23 +16,62 @@ use serde_json::{Map, Value};
 use super::time::{self, Column};
 use super::{Event, Reading, Record, Source};
 
-/// Lists of events: the key (normalised) and the shape it names.
-const LISTS: [(&str, &str); 12] = [
-    ("checkpoints", "AfterShip (checkpoints)"),
-    ("trackingdetails", "EasyPost (tracking_details)"),
-    ("trackinghistory", "Shippo (tracking_history)"),
-    ("scanevents", "FedEx (scanEvents)"),
-    ("activity", "UPS (Activity)"),
-    ("trackdetail", "USPS (TrackDetail)"),
-    ("tracksummary", "USPS (TrackSummary)"),
-    ("shipmentevent", "DHL (ShipmentEvent)"),
-    ("events", "events list (17TRACK, DHL, FedEx Events, plain)"),
+/// A shape of tracking file: its name when it is JSON and when it is XML.
+type Shape = (&'static str, &'static str);
+
+const EVENTS: Shape = ("tracking JSON (events)", "tracking XML (Events)");
+const SEVENTEEN_TRACK: Shape = (
+    "17TRACK JSON (track_info.tracking.providers[].events)",
+    "17TRACK XML",
+);
+
+/// Lists of events: the key (compared without case or `_`) and the shape
+/// it names.
+const LISTS: [(&str, Shape); 12] = [
     (
-        "trackingevents",
-        "events list (17TRACK, DHL, FedEx Events, plain)",
+        "checkpoints",
+        ("AfterShip JSON (checkpoints)", "AfterShip XML"),
     ),
-    ("occurrence", "Canada Post (significant-events)"),
-    ("event", "events list (17TRACK, DHL, FedEx Events, plain)"),
+    (
+        "trackingdetails",
+        ("EasyPost JSON (tracking_details)", "EasyPost XML"),
+    ),
+    (
+        "trackinghistory",
+        ("Shippo JSON (tracking_history)", "Shippo XML"),
+    ),
+    (
+        "scanevents",
+        ("FedEx JSON (scanEvents)", "FedEx XML (scanEvents)"),
+    ),
+    ("activity", ("UPS JSON (activity)", "UPS XML (Activity)")),
+    ("trackdetail", ("USPS JSON", "USPS XML (TrackDetail)")),
+    ("tracksummary", ("USPS JSON", "USPS XML (TrackDetail)")),
+    ("shipmentevent", ("DHL JSON", "DHL XML (ShipmentEvent)")),
+    ("events", EVENTS),
+    ("trackingevents", EVENTS),
+    (
+        "occurrence",
+        ("Canada Post JSON", "Canada Post XML (significant-events)"),
+    ),
+    ("event", EVENTS),
+];
+
+/// The shapes named when a file matches none: those the readers were
+/// written for.
+const TRIED: [&str; 12] = [
+    LISTS[0].1.0,
+    SEVENTEEN_TRACK.0,
+    LISTS[1].1.0,
+    LISTS[2].1.0,
+    LISTS[3].1.0,
+    LISTS[4].1.0,
+    EVENTS.0,
+    LISTS[5].1.1,
+    LISTS[4].1.1,
+    LISTS[7].1.1,
+    LISTS[10].1.1,
+    EVENTS.1,
 ];
 
 /// Fields holding a whole time, in order of preference.
@@ -131,16 +170,18 @@ const NUMBER: [&str; 6] = [
     "id",
 ];
 
-/// Keys compared without case or `_`/`-`.
-fn norm(k: &str) -> String {
-    k.chars()
+/// Whether a key is `want` (lowercase ASCII, no `_`) compared without case
+/// or `_`/`-`, without allocating.
+fn is_key(k: &str, want: &str) -> bool {
+    let mut got = k
+        .chars()
         .filter(|c| *c != '_' && *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect()
+        .map(|c| c.to_ascii_lowercase());
+    want.chars().all(|w| got.next() == Some(w)) && got.next().is_none()
 }
 
 fn get<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    o.iter().find(|(k, _)| norm(k) == key).map(|(_, v)| v)
+    o.iter().find(|(k, _)| is_key(k, key)).map(|(_, v)| v)
 }
 
 /// A field's text, its runs of white space made one space (XML is often
@@ -157,7 +198,7 @@ fn text(v: &Value) -> Option<String> {
 
 /// One list of events and what surrounds it.
 struct List<'a> {
-    shape: &'static str,
+    shape: Shape,
     items: Vec<&'a Value>,
     carrier: Option<String>,
 }
@@ -170,8 +211,7 @@ fn lists<'a>(v: &'a Value, around: &[&'a Map<String, Value>], out: &mut Vec<List
             let mut path = around.to_vec();
             path.push(o);
             for (k, child) in o {
-                let key = norm(k);
-                let list = LISTS.iter().find(|(name, _)| *name == key);
+                let list = LISTS.iter().find(|(name, _)| is_key(k, name));
                 let items: Vec<&Value> = match child {
                     Value::Array(a) => a
                         .iter()
@@ -185,10 +225,10 @@ fn lists<'a>(v: &'a Value, around: &[&'a Map<String, Value>], out: &mut Vec<List
                     && !items.is_empty()
                     && items
                         .iter()
-                        .any(|i| i.is_object() || key.starts_with("track"))
+                        .any(|i| i.is_object() || list.is_some_and(|(n, _)| n.starts_with("track")))
                 {
                     out.push(List {
-                        shape,
+                        shape: *shape,
                         items,
                         carrier: carrier(&path),
                     });
@@ -263,28 +303,32 @@ fn when(o: &Map<String, Value>, times: &Column) -> Option<(chrono::NaiveDateTime
             Value::String(s) => times.parse(s),
             Value::Number(n) => {
                 let n = n.as_i64()?;
-                time::from_millis(if n < 100_000_000_000 {
-                    n.checked_mul(1000)?
-                } else {
-                    n
-                })
+                time::from_number(n)
             }
             // 17TRACK's `time_raw: {date, time, timezone}`.
             Value::Object(inner) => when(inner, times),
             _ => None,
         })
         .or_else(|| {
-            DATE_TIME.iter().find_map(|(d, t)| {
-                let date = get(o, d).and_then(text)?;
-                let clock = get(o, t).and_then(text).unwrap_or_default();
-                // With an offset beside them (`timezone: "-03:00"`), the instant is known.
-                let zone = get(o, "timezone").and_then(text).unwrap_or_default();
-                times
-                    .parse(&format!("{date}T{clock}{zone}"))
-                    .filter(|_| zone.starts_with(['+', '-']))
-                    .or_else(|| time::date_and_time(&date, &clock))
-            })
+            let (date, clock) = date_time(o)?;
+            // With an offset beside them (`timezone: "-03:00"`), the instant is known.
+            let zone = get(o, "timezone").and_then(text).unwrap_or_default();
+            times
+                .parse(&format!("{date}T{clock}{zone}"))
+                .filter(|_| zone.starts_with(['+', '-']))
+                // A numeric date in the file's day/month order, then the
+                // carriers' fixed forms (`May 21, 2001`, `20100608`).
+                .or_else(|| times.parse(&format!("{date} {clock}")))
+                .or_else(|| time::date_and_time(&date, &clock))
         })
+}
+
+/// A date and a time given in two fields (the time may be empty).
+fn date_time(o: &Map<String, Value>) -> Option<(String, String)> {
+    DATE_TIME.iter().find_map(|(d, t)| {
+        let date = get(o, d).and_then(text)?;
+        Some((date, get(o, t).and_then(text).unwrap_or_default()))
+    })
 }
 
 /// Reads events out of a JSON (or XML-turned-JSON) tree.
@@ -294,7 +338,7 @@ pub(super) fn read_tree(seq: u64, root: &Value, kind: &str) -> Option<Reading> {
     if let (Value::Array(items), true) = (root, found.is_empty()) {
         // A bare list of events.
         found.push(List {
-            shape: LISTS[8].1,
+            shape: EVENTS,
             items: items.iter().collect(),
             carrier: None,
         });
@@ -303,11 +347,16 @@ pub(super) fn read_tree(seq: u64, root: &Value, kind: &str) -> Option<Reading> {
         .iter()
         .flat_map(|l| &l.items)
         .filter_map(|i| i.as_object())
-        .flat_map(|o| TIME.iter().filter_map(|k| get(o, k).and_then(text)))
+        .flat_map(|o| {
+            let pair = date_time(o).map(|(d, t)| format!("{d} {t}"));
+            TIME.iter()
+                .filter_map(|k| get(o, k).and_then(text))
+                .chain(pair)
+        })
         .collect();
     let times = Column::new(strings.iter().map(String::as_str));
     let mut records = Vec::new();
-    let mut shapes: Vec<&'static str> = Vec::new();
+    let mut shapes: Vec<Shape> = Vec::new();
     for list in &found {
         for item in &list.items {
             let ord = records.len();
@@ -352,17 +401,13 @@ pub(super) fn read_tree(seq: u64, root: &Value, kind: &str) -> Option<Reading> {
     }
     // The first list found names the shape (USPS keeps its newest event in
     // a TrackSummary beside the TrackDetail list).
-    let shape = if has_key(root, "track_info", 0) {
-        "17TRACK"
+    let (json, xml) = if has_key(root, "track_info", 0) {
+        SEVENTEEN_TRACK
     } else {
-        shapes.first().copied().unwrap_or_default()
+        shapes.first().copied().unwrap_or(EVENTS)
     };
     Some(Reading {
-        shape: Some(if kind == "XML" {
-            xml_shape(shape)
-        } else {
-            json_shape(shape)
-        }),
+        shape: Some(if kind == "XML" { xml } else { json }),
         records,
         notes: times.note().into_iter().collect(),
         tried: Vec::new(),
@@ -380,49 +425,6 @@ fn has_key(v: &Value, key: &str, depth: usize) -> bool {
         _ => false,
     }
 }
-
-fn json_shape(shape: &str) -> &'static str {
-    LISTS
-        .iter()
-        .map(|(_, s)| *s)
-        .chain(["17TRACK"])
-        .find(|s| *s == shape)
-        .map_or("tracking JSON", |s| match s {
-            "17TRACK" => "17TRACK JSON (track_info.tracking.providers[].events)",
-            "AfterShip (checkpoints)" => "AfterShip JSON (checkpoints)",
-            "EasyPost (tracking_details)" => "EasyPost JSON (tracking_details)",
-            "Shippo (tracking_history)" => "Shippo JSON (tracking_history)",
-            "FedEx (scanEvents)" => "FedEx JSON (scanEvents)",
-            "UPS (Activity)" => "UPS JSON (activity)",
-            _ => "tracking JSON (events)",
-        })
-}
-
-fn xml_shape(shape: &str) -> &'static str {
-    match shape {
-        "UPS (Activity)" => "UPS XML (Activity)",
-        "USPS (TrackDetail)" | "USPS (TrackSummary)" => "USPS XML (TrackDetail)",
-        "DHL (ShipmentEvent)" => "DHL XML (ShipmentEvent)",
-        "Canada Post (significant-events)" => "Canada Post XML (significant-events)",
-        _ => "tracking XML (Events)",
-    }
-}
-
-/// Every shape this module reads, for the report when none matched.
-const TRIED: &[&str] = &[
-    "AfterShip JSON (checkpoints)",
-    "17TRACK JSON (track_info.tracking.providers[].events)",
-    "EasyPost JSON (tracking_details)",
-    "Shippo JSON (tracking_history)",
-    "FedEx JSON (scanEvents)",
-    "UPS JSON (activity)",
-    "tracking JSON (events)",
-    "USPS XML (TrackDetail)",
-    "UPS XML (Activity)",
-    "DHL XML (ShipmentEvent)",
-    "Canada Post XML (significant-events)",
-    "tracking XML (Events)",
-];
 
 /// Reads a tracking file: JSON, XML or CSV.
 pub(super) fn read(seq: u64, text: &str) -> Reading {
@@ -491,6 +493,22 @@ mod tests {
         assert_eq!(
             r.events().next().unwrap().at.to_string(),
             "2026-11-24 16:31:00"
+        );
+    }
+
+    #[test]
+    fn a_numeric_date_follows_the_files_order_and_a_missing_time_is_said() {
+        let r = read(
+            6,
+            r#"{"events":[{"date":"05/11/2026","time":"10:00","status":"A"},{"date":"24/11/2026","time":"11:31","status":"B"},{"date":"November 25, 2026","time":"","status":"C"}]}"#,
+        );
+        assert_eq!(
+            whats(&r),
+            [
+                "2026-11-05 10:00 (zone unknown) | carrier: A",
+                "2026-11-24 11:31 (zone unknown) | carrier: B",
+                "2026-11-25 (no time; zone unknown) | carrier: C"
+            ]
         );
     }
 

@@ -4,12 +4,13 @@
 //! (a name met twice becomes a list), an element with only text a string,
 //! attributes of an element without text become fields. Namespace prefixes are dropped.
 //!
-//! The parser (roxmltree) expands no external entities and limits nesting;
-//! evault adds a cap on the elements read.
+//! The parser (roxmltree) refuses a DTD (so no entity is expanded) and is
+//! given a cap on the nodes it builds; evault caps the nesting it follows.
 
 use serde_json::{Map, Value};
 
-/// The most elements read from one file.
+/// About the most elements read from one file (the parser's node cap is
+/// four nodes an element: the element, its text, attributes).
 const MAX_ELEMENTS: usize = 200_000;
 
 /// The document as a tree, or `None` when it is not well-formed XML or is
