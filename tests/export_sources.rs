@@ -165,7 +165,7 @@ fn every_line_of_chats_and_tracking_files_reaches_the_pdfs() {
     }
     // The character no font has is named with advice that is true here.
     assert!(
-        out.contains("[melting face]: the emoji font found lacks them; set EVAULT_CJK_FONT to a font file that has them"),
+        out.contains("[melting face]: the emoji font found lacks them (newer emoji); no other font evault uses has them"),
         "{out}"
     );
 }

@@ -297,7 +297,7 @@ impl Missing {
         if !symbols.is_empty() {
             advice.push(if fonts.has_symbols() {
                 format!(
-                    "{}: the emoji font found lacks them; set {CJK_FONT_ENV} to a font file that has them (it is tried for every character the built-in font lacks)",
+                    "{}: the emoji font found lacks them (newer emoji); no other font evault uses has them",
                     names(&symbols)
                 )
             } else {
@@ -309,7 +309,7 @@ impl Missing {
         }
         if !other.is_empty() {
             advice.push(format!(
-                "{}: no font evault found covers them; set {CJK_FONT_ENV} to a font file that does (it is tried for every character the built-in font lacks)",
+                "{}: no font evault uses covers them (it uses DejaVu Sans, a CJK font and an emoji font)",
                 names(&other)
             ));
         }

@@ -139,6 +139,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
             Vec::new()
         },
         tried: Vec::new(),
+        first_lines: Vec::new(),
     })
 }
 

@@ -217,6 +217,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
     }
     notes.dedup();
     let mut built: Vec<Building<'_>> = Vec::new();
+    let mut first_lines = Vec::new();
     let mut next = starts.iter().peekable();
     for (i, line) in text.lines().enumerate() {
         let s = next.next_if(|(at, _)| *at == i).map(|(_, s)| s);
@@ -225,6 +226,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
             Some((s.written.resolve(*order)?, s, column))
         });
         if let Some((at, s, column)) = message {
+            first_lines.push(i + 1);
             built.push(Building::Message {
                 at,
                 shown: column.shown(at, s.written.has_seconds()),
@@ -281,6 +283,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
         records,
         notes,
         tried: Vec::new(),
+        first_lines,
     })
 }
 

@@ -341,6 +341,17 @@ pub(crate) struct WrittenTime {
     trailing: bool,
 }
 
+impl WrittenTime {
+    /// 00:00, for a date given without a time.
+    pub(crate) const MIDNIGHT: WrittenTime = WrittenTime {
+        hour: 0,
+        minute: 0,
+        second: None,
+        half: None,
+        trailing: false,
+    };
+}
+
 impl Written {
     /// A date and a time read apart (a date header line, then times).
     pub(crate) fn join(date: WrittenDate, time: WrittenTime) -> Self {

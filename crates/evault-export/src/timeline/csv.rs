@@ -165,6 +165,7 @@ fn read_table(
         records,
         notes: times.note().into_iter().collect(),
         tried: Vec::new(),
+        first_lines: Vec::new(),
     })
 }
 

@@ -89,6 +89,7 @@ pub(super) fn read(seq: u64, bytes: &[u8]) -> Reading {
         records: vec![record],
         notes: Vec::new(),
         tried: Vec::new(),
+        first_lines: Vec::new(),
     }
 }
 

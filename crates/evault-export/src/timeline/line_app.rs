@@ -145,6 +145,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
         .collect();
     let (order, ambiguous) = DateOrder::infer(written.iter().copied());
     let column = Column::with(order, ambiguous && !written.is_empty());
+    let mut first_lines = Vec::new();
     let records = built
         .into_iter()
         .enumerate()
@@ -161,18 +162,21 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
                     .as_ref()
                     .and_then(|w| Some((w.resolve(order)?, w.has_seconds())))
                 {
-                    Some((at, seconds)) => Record::Read(Event {
-                        at,
-                        shown: column.shown(at, seconds),
-                        what: if who.is_empty() {
-                            format!("chat: {text}")
-                        } else {
-                            format!("chat, {who}: {text}")
-                        },
-                        seq,
-                        source: Source::Chat,
-                        ord,
-                    }),
+                    Some((at, seconds)) => {
+                        first_lines.push(line);
+                        Record::Read(Event {
+                            at,
+                            shown: column.shown(at, seconds),
+                            what: if who.is_empty() {
+                                format!("chat: {text}")
+                            } else {
+                                format!("chat, {who}: {text}")
+                            },
+                            seq,
+                            source: Source::Chat,
+                            ord,
+                        })
+                    }
                     // No date line before it, or not a real date.
                     None => Record::NotRead {
                         line,
@@ -188,6 +192,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
         records,
         notes: column.note().into_iter().collect(),
         tried: Vec::new(),
+        first_lines,
     })
 }
 

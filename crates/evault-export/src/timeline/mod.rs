@@ -107,6 +107,9 @@ pub struct Reading {
     pub notes: Vec<String>,
     /// The shapes tried, when none matched.
     pub tried: Vec<&'static str>,
+    /// For chats read line by line, the line (from 1) each record read
+    /// starts on.
+    pub(crate) first_lines: Vec<usize>,
 }
 
 impl Reading {
@@ -137,11 +140,11 @@ impl Reading {
     }
 
     /// For chats read line by line (WhatsApp-style lines, LINE), the lines
-    /// of `text` (numbered from 1) found in no record: neither as a record's
-    /// message (the text after its sender) nor inside a record's text, and
-    /// not a LINE title, "saved on" or date line. Empty when every line is
-    /// kept; always empty for other shapes. A check of the readers' rule
-    /// that no line is lost.
+    /// of `text` (numbered from 1) found in no record: not the first line of
+    /// a record read, not inside a record's text (a continuation, a record
+    /// not read), not a LINE title, "saved on" or date line. Empty when
+    /// every line is kept; always empty for other shapes. A check of the
+    /// readers' rule that no line is lost.
     pub fn unaccounted_lines(&self, text: &str) -> Vec<usize> {
         let line_shape = self
             .shape
@@ -162,34 +165,16 @@ impl Reading {
                 Record::NotRead { text, .. } => clean(text),
             })
             .collect();
-        // What a record's header line ends with: its sender and first line
-        // of text (`Buyer: hello`, `Carol:`), or the text alone (LINE's
-        // columns put a tab, not `: `, after the sender).
-        let firsts: Vec<String> = self
-            .records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Read(e) => Some(e.what.lines().next().unwrap_or_default()),
-                Record::NotRead { .. } => None,
-            })
-            .flat_map(|first| {
-                let said = first.split_once(", ").map_or(first, |(_, t)| t);
-                [
-                    clean(said),
-                    clean(said.split_once(": ").map_or("", |(_, t)| t)),
-                ]
-            })
-            .filter(|f| !f.is_empty())
-            .collect();
-        let line_app = self.shape.is_some_and(|s| s.starts_with("LINE"));
+        let titled = text.trim_start().starts_with("[LINE]");
         text.lines()
             .enumerate()
             .filter(|(i, raw)| {
                 let l = clean(raw);
                 !(l.is_empty()
-                    || (line_app && (*i < 2 || line_app::date_line_text(raw)))
-                    || kept.iter().any(|k| k.contains(&l))
-                    || firsts.iter().any(|f| l.ends_with(f.as_str())))
+                    || self.first_lines.contains(&(i + 1))
+                    || (titled && *i < 2)
+                    || line_app::date_line_text(raw)
+                    || kept.iter().any(|k| k.contains(&l)))
             })
             .map(|(i, _)| i + 1)
             .collect()
@@ -207,6 +192,7 @@ impl Reading {
             records: Vec::new(),
             notes: why.into_iter().collect(),
             tried,
+            first_lines: Vec::new(),
         }
     }
 }

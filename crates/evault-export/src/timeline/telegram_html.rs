@@ -204,6 +204,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
         records,
         notes: Vec::new(),
         tried: Vec::new(),
+        first_lines: Vec::new(),
     })
 }
 

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
-use super::clock::{self, DateOrder, Trailing, Written};
+use super::clock::{self, DateOrder, Trailing, Written, WrittenTime};
 
 /// Machine forms without an offset (ISO 8601 and its common variants).
 const NAIVE: [&str; 6] = [
@@ -113,13 +113,26 @@ pub(crate) struct Column {
     ambiguous: bool,
 }
 
+/// A whole value written as a date and a time, or a date alone (then at
+/// the day's start); whether it had a time.
+fn written(v: &str) -> Option<(Written, bool)> {
+    if let Some((w, n)) = clock::scan(v, Trailing::Yes) {
+        return v[n..].trim().is_empty().then_some((w, true));
+    }
+    let (d, n) = clock::scan_date(v)?;
+    v[n..]
+        .trim()
+        .is_empty()
+        .then(|| (Written::join(d, WrittenTime::MIDNIGHT), false))
+}
+
 impl Column {
     /// Decides the date order of `values` (those that are not machine forms).
     pub(crate) fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         let written: Vec<Written> = values
             .into_iter()
             .filter(|v| parse(v).is_none())
-            .filter_map(|v| clock::scan(v, Trailing::Yes).map(|(w, _)| w))
+            .filter_map(|v| written(v).map(|(w, _)| w))
             .collect();
         let (order, ambiguous) = DateOrder::infer(&written);
         Column {
@@ -137,12 +150,20 @@ impl Column {
     /// whole value.
     pub(crate) fn parse(&self, v: &str) -> Option<(NaiveDateTime, String)> {
         parse(v).or_else(|| {
-            let (w, n) = clock::scan(v, Trailing::Yes)?;
-            if !v[n..].trim().is_empty() {
-                return None;
-            }
+            let (w, timed) = written(v)?;
             let at = w.resolve(self.order)?;
-            Some((at, self.shown(at, w.has_seconds())))
+            Some(if timed {
+                (at, self.shown(at, w.has_seconds()))
+            } else {
+                let day = self.shown(at, false);
+                let day = day.split_once(' ').map_or(day.as_str(), |(d, _)| d);
+                let assumed = if self.ambiguous {
+                    "; day/month order assumed"
+                } else {
+                    ""
+                };
+                (at, format!("{day} (no time; zone unknown{assumed})"))
+            })
         })
     }
 
@@ -218,5 +239,16 @@ mod tests {
                 .contains("day/month order assumed")
         );
         assert!(col.parse("1/7/2023 10:00 extra").is_none());
+        let col = Column::new(["05/11/2026", "24/11/2026"]);
+        assert_eq!(
+            col.parse("05/11/2026").unwrap(),
+            (
+                NaiveDate::from_ymd_opt(2026, 11, 5)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap(),
+                "2026-11-05 (no time; zone unknown)".to_owned()
+            )
+        );
     }
 }

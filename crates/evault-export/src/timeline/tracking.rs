@@ -298,29 +298,34 @@ fn parts(o: &Map<String, Value>) -> Option<String> {
 }
 
 fn when(o: &Map<String, Value>, times: &Column) -> Option<(chrono::NaiveDateTime, String)> {
-    TIME.iter()
-        .find_map(|k| match get(o, k)? {
-            Value::String(s) => times.parse(s),
-            Value::Number(n) => {
-                let n = n.as_i64()?;
-                time::from_number(n)
-            }
-            // 17TRACK's `time_raw: {date, time, timezone}`.
-            Value::Object(inner) => when(inner, times),
-            _ => None,
-        })
+    // A date and a time given apart; a date alone only when no field holds
+    // a whole time (a `date` beside a `time` is not read alone).
+    let pair = |with_time: bool| {
+        let (date, clock) = date_time(o)?;
+        if clock.is_empty() == with_time {
+            return None;
+        }
+        // With an offset beside them (`timezone: "-03:00"`), the instant is known.
+        let zone = get(o, "timezone").and_then(text).unwrap_or_default();
+        times
+            .parse(&format!("{date}T{clock}{zone}"))
+            .filter(|_| zone.starts_with(['+', '-']))
+            // A numeric date in the file's day/month order, then the
+            // carriers' fixed forms (`May 21, 2001`, `20100608`).
+            .or_else(|| times.parse(format!("{date} {clock}").trim()))
+            .or_else(|| time::date_and_time(&date, &clock))
+    };
+    pair(true)
         .or_else(|| {
-            let (date, clock) = date_time(o)?;
-            // With an offset beside them (`timezone: "-03:00"`), the instant is known.
-            let zone = get(o, "timezone").and_then(text).unwrap_or_default();
-            times
-                .parse(&format!("{date}T{clock}{zone}"))
-                .filter(|_| zone.starts_with(['+', '-']))
-                // A numeric date in the file's day/month order, then the
-                // carriers' fixed forms (`May 21, 2001`, `20100608`).
-                .or_else(|| times.parse(&format!("{date} {clock}")))
-                .or_else(|| time::date_and_time(&date, &clock))
+            TIME.iter().find_map(|k| match get(o, k)? {
+                Value::String(s) => times.parse(s),
+                Value::Number(n) => time::from_number(n.as_i64()?),
+                // 17TRACK's `time_raw: {date, time, timezone}`.
+                Value::Object(inner) => when(inner, times),
+                _ => None,
+            })
         })
+        .or_else(|| pair(false))
 }
 
 /// A date and a time given in two fields (the time may be empty).
@@ -411,6 +416,7 @@ pub(super) fn read_tree(seq: u64, root: &Value, kind: &str) -> Option<Reading> {
         records,
         notes: times.note().into_iter().collect(),
         tried: Vec::new(),
+        first_lines: Vec::new(),
     })
 }
 
