@@ -70,6 +70,26 @@ fn vault_with(dir: &Path, files: &[(&str, &Path)], platform: &str) -> std::path:
     vault
 }
 
+/// Exports the order to `zip` (which must succeed) and returns the fit
+/// report's line for the evidence file `name`.
+fn export_fit_line(vault: &Path, zip: &Path, name: &str) -> String {
+    let (code, out, err) = run(evault(vault).args(["export", ORDER, "-o"]).arg(zip));
+    assert_eq!(code, 0, "{out}{err}");
+    out.lines()
+        .find(|l| l.contains(name) && l.contains("<- #"))
+        .unwrap_or_else(|| panic!("{name}: {out}"))
+        .to_owned()
+}
+
+/// The number right after `phrase` in `line`.
+fn number_after(line: &str, phrase: &str) -> usize {
+    line.split(phrase)
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number after {phrase:?}: {line}"))
+}
+
 #[test]
 fn every_line_of_chats_and_tracking_files_reaches_the_pdfs() {
     let tmp = tempfile::tempdir().unwrap();
@@ -180,18 +200,8 @@ fn a_long_chat_in_no_known_shape_is_cut_at_the_page_limit_and_says_so() {
     fs::write(&chat, text).unwrap();
     let vault = vault_with(tmp.path(), &[("chat-log", &chat)], "card");
     let zip = tmp.path().join("card.zip");
-    let (code, out, err) = run(evault(&vault).args(["export", ORDER, "-o"]).arg(&zip));
-    assert_eq!(code, 0, "{out}{err}");
-    let fit = out
-        .lines()
-        .find(|l| l.contains("chat-export.txt") && l.contains("<- #"))
-        .unwrap();
-    let shown: usize = fit
-        .split("as recorded: lines 1 to ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{fit}"));
+    let fit = export_fit_line(&vault, &zip, "chat-export.txt");
+    let shown = number_after(&fit, "as recorded: lines 1 to ");
     assert!(shown > 100 && shown < 3000, "{fit}");
     assert!(
         fit.contains("of 3000 shown (card page limit), the whole file is in the originals"),
@@ -224,18 +234,8 @@ fn a_one_line_file_in_no_known_shape_is_cut_inside_its_line() {
     fs::write(&file, &json).unwrap();
     let vault = vault_with(tmp.path(), &[("tracking-events", &file)], "stripe");
     let zip = tmp.path().join("stripe.zip");
-    let (code, out, err) = run(evault(&vault).args(["export", ORDER, "-o"]).arg(&zip));
-    assert_eq!(code, 0, "{out}{err}");
-    let fit = out
-        .lines()
-        .find(|l| l.contains("carrier-dump.json") && l.contains("<- #"))
-        .unwrap();
-    let chars: usize = fit
-        .split("as recorded: the first ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{fit}"));
+    let fit = export_fit_line(&vault, &zip, "carrier-dump.json");
+    let chars = number_after(&fit, "as recorded: the first ");
     assert!(
         chars >= 500
             && chars < json.len()
