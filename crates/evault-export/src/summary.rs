@@ -325,14 +325,7 @@ impl Story<'_> {
                             .unwrap_or(&m.what);
                         f.row(&pretty_time(&m.shown), what, TIME_W, false);
                     }
-                    Record::NotRead { line, text } => {
-                        f.row(
-                            &format!("{} {line}: not read", chat.place_word()),
-                            text,
-                            TIME_W,
-                            true,
-                        );
-                    }
+                    Record::NotRead { line, text } => not_read_row(f, chat, *line, text),
                 }
             }
             self.verbatim_copy(f, chat, shares);
@@ -356,12 +349,7 @@ impl Story<'_> {
             f.para(&upper_first(&file.summary()));
             for r in &file.reading.records {
                 if let Record::NotRead { line, text } = r {
-                    f.row(
-                        &format!("{} {line}: not read", file.place_word()),
-                        text,
-                        TIME_W,
-                        true,
-                    );
+                    not_read_row(f, file, *line, text);
                 }
             }
             self.verbatim_copy(f, file, shares);
@@ -517,6 +505,17 @@ fn pretty_time(shown: &str) -> String {
         Ok(t) => t.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
         Err(_) => shown.to_owned(),
     }
+}
+
+/// A record not read, in its place: `line 5: not read` (or `message 5`,
+/// `event 5`) beside its text as recorded.
+fn not_read_row(f: &mut Flow<'_>, file: &SourceFile, n: usize, text: &str) {
+    f.row(
+        &format!("{} {n}: not read", file.place_word()),
+        text,
+        TIME_W,
+        true,
+    );
 }
 
 fn upper_first(s: &str) -> String {

@@ -14,7 +14,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use serde_json::Value;
 
 use super::time::{self, Column};
-use super::{Event, Reading, Record, Source};
+use super::{Event, Reading, Record, Source, chat_what};
 
 const SHAPES: &[&str] = &[
     "Telegram Desktop JSON",
@@ -95,10 +95,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
                     what: match (who, chat) {
                         (Some(who), Some(chat)) => format!("chat, {who} (in {chat}): {said}"),
                         (None, Some(chat)) => format!("chat (in {chat}): {said}"),
-                        (who, None) => match who {
-                            Some(who) => format!("chat, {who}: {said}"),
-                            None => format!("chat: {said}"),
-                        },
+                        (who, None) => chat_what(who.as_deref(), &said),
                     },
                     seq,
                     source: Source::Chat,

@@ -12,7 +12,7 @@
 
 use super::clock::{self, DateOrder, Trailing, Written, invisible};
 use super::time::Column;
-use super::{Event, Reading, Record, Source};
+use super::{Event, Reading, Record, Source, chat_what};
 
 /// What follows the time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -263,10 +263,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
                 Record::Read(Event {
                     at,
                     shown,
-                    what: match who {
-                        Some(who) => format!("chat, {who}: {text}"),
-                        None => format!("chat: {text}"),
-                    },
+                    what: chat_what(who, text),
                     seq,
                     source: Source::Chat,
                     ord,

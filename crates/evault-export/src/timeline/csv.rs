@@ -180,7 +180,7 @@ pub(super) fn read_chat(seq: u64, text: &str) -> Result<Reading, &'static [&'sta
             &["sender", "from", "name", "author"],
             &["text", "message", "body", "content"],
         ],
-        |v| format!("chat, {}: {}", v[0], v[1]),
+        |v| super::chat_what(Some(v[0]), v[1]),
     )
 }
 

@@ -7,7 +7,7 @@
 
 use super::clock::{self, DateOrder, Written, WrittenDate};
 use super::time::Column;
-use super::{Event, Reading, Record, Source};
+use super::{Event, Reading, Record, Source, chat_what};
 
 const SHAPES: &[&str] = &["LINE chat history text"];
 
@@ -167,11 +167,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
                         Record::Read(Event {
                             at,
                             shown: column.shown(at, seconds),
-                            what: if who.is_empty() {
-                                format!("chat: {text}")
-                            } else {
-                                format!("chat, {who}: {text}")
-                            },
+                            what: chat_what(Some(who.as_str()).filter(|w| !w.is_empty()), &text),
                             seq,
                             source: Source::Chat,
                             ord,

@@ -216,6 +216,16 @@ pub fn read(kind: EvidenceKind, seq: u64, bytes: &[u8]) -> Option<Reading> {
     })
 }
 
+/// The text of a chat message event: `chat, <sender>: <text>`, or
+/// `chat: <text>` for a line with no sender (the transcripts strip these
+/// prefixes).
+pub(crate) fn chat_what(who: Option<&str>, said: &str) -> String {
+    match who {
+        Some(who) => format!("chat, {who}: {said}"),
+        None => format!("chat: {said}"),
+    }
+}
+
 /// Text from UTF-8 (a byte-order mark dropped) or BOM-marked UTF-16;
 /// `None` for other bytes.
 pub fn decode(bytes: &[u8]) -> Option<String> {

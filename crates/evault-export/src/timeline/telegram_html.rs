@@ -14,7 +14,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::{Event, Reading, Record, Source, time};
+use super::{Event, Reading, Record, Source, chat_what, time};
 
 const SHAPES: &[&str] = &["Telegram Desktop HTML"];
 
@@ -182,7 +182,7 @@ pub(super) fn read(seq: u64, text: &str) -> Result<Reading, &'static [&'static s
             (Some((at, shown)), Some(who)) => records.push(Record::Read(Event {
                 at,
                 shown,
-                what: format!("chat, {who}: {said}"),
+                what: chat_what(Some(who), &said),
                 seq,
                 source: Source::Chat,
                 ord,
