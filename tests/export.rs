@@ -253,7 +253,8 @@ fn evidence_that_cannot_fit_fails_cleanly_and_writes_nothing() {
         .unwrap()
         .clone();
     ebay["name"] = "tiny".into();
-    ebay["max_total_bytes"] = 20_000.into();
+    // Less than one readable photo copy needs (20 000 bytes).
+    ebay["max_total_bytes"] = 10_000.into();
     fs::write(&tiny, serde_json::to_string(&[ebay]).unwrap()).unwrap();
     let out = tmp.path().join("never.zip");
     let (code, _, err) = export(

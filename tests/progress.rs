@@ -170,6 +170,7 @@ fn export_progress_adds_up_to_the_bundle() {
             created: chrono::Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(),
             paper: Paper::A4,
             key: None,
+            strict: false,
         };
         let out = tmp.path().join(format!("{platform}-{with_originals}.zip"));
         let progress = ExportLog::default();

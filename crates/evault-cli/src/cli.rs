@@ -191,6 +191,11 @@ pub enum Command {
         /// Extra profiles (a JSON array shaped like `evault profiles --json`).
         #[arg(long, value_name = "FILE")]
         profile_file: Option<PathBuf>,
+        /// Refuse (and write nothing) when a photo would be left out of the
+        /// uploads: one that cannot be decoded, or over the profile's limits.
+        /// Without it such photos are left out with a warning each.
+        #[arg(long)]
+        strict: bool,
         /// The bundle to write (must not exist).
         #[arg(short, long, value_name = "OUT.zip")]
         output: PathBuf,

@@ -63,6 +63,24 @@ pub enum Error {
         /// What to drop or change.
         why: String,
     },
+    /// A program evault runs to convert some evidence is missing.
+    #[error("{what} need a converter for {profile}: {why}; nothing was written")]
+    MissingTool {
+        /// The profile.
+        profile: String,
+        /// Which evidence needs it.
+        what: String,
+        /// What is missing and how to install it.
+        why: String,
+    },
+    /// `--strict` was given and photos would be left out of the uploads.
+    #[error("--strict: {} photo(s) would be left out of the {profile} uploads, so nothing was written: {}", left_out.len(), left_out.join("; "))]
+    Strict {
+        /// The profile.
+        profile: String,
+        /// Each photo left out, and why.
+        left_out: Vec<String>,
+    },
     /// The bundle file cannot be read as a zip at all.
     #[error("{path} cannot be read as a bundle: {why}")]
     UnreadableBundle {

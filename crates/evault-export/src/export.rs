@@ -40,6 +40,9 @@ pub struct ExportOptions {
     pub paper: Paper,
     /// The key that signs the bundle's checkpoint (registered in the vault).
     pub key: Option<evault_core::StationKey>,
+    /// Refuse the export (writing nothing) when any photo would be left
+    /// out of the uploads, instead of leaving it out with a warning.
+    pub strict: bool,
 }
 
 /// One file to upload.
@@ -76,6 +79,9 @@ pub struct FitLine {
     pub sha256: Option<String>,
     /// What was done, or why it was left out.
     pub action: String,
+    /// The program that converted the original before evault fitted it
+    /// (`heif-convert (libheif 1.15.1)` for HEIF and AVIF), if any.
+    pub converter: Option<String>,
 }
 
 /// What an export did.
@@ -91,6 +97,9 @@ pub struct ExportReport {
     pub fit: Vec<FitLine>,
     /// Further remarks (fonts missing for some characters, files the timeline could not read).
     pub notes: Vec<String>,
+    /// Photos left out of the uploads (undecodable, or over the profile's
+    /// limits): `entry N NAME: left out because …`. The caller should warn.
+    pub photos_left_out: Vec<String>,
     /// What was read from each chat and tracking file.
     pub sources: Vec<SourceReport>,
     /// Bytes of all upload files.
@@ -341,6 +350,7 @@ pub fn export_with_progress(
         verbatim: usize::MAX,
         originals: options.originals,
         evidence: &evidence,
+        photos_note: None,
         through_seq,
         head: &head,
         stamps: &stamp_lines,
@@ -353,6 +363,7 @@ pub fn export_with_progress(
         fit,
         summary_only,
         mut notes,
+        photos_left_out,
     } = plan(&Inputs {
         vault,
         profile,
@@ -363,6 +374,12 @@ pub fn export_with_progress(
         progress,
     })?;
     notes.extend(gathered.sources.iter().flat_map(SourceFile::notes));
+    if options.strict && !photos_left_out.is_empty() {
+        return Err(Error::Strict {
+            profile: profile.name.clone(),
+            left_out: photos_left_out,
+        });
+    }
     if uploads.is_empty()
         && (!options.originals || evidence.is_empty())
         && options.statement.is_none()
@@ -564,6 +581,7 @@ pub fn export_with_progress(
         files,
         fit,
         notes,
+        photos_left_out,
         sources: gathered.sources.iter().map(SourceFile::report).collect(),
         upload_bytes,
         bundle_sha256,
@@ -761,6 +779,8 @@ struct Source<'a> {
     name: &'a str,
     sha256: String,
     transform: &'a str,
+    /// The programs that made the upload copy from the original, in order.
+    made_by: Vec<String>,
 }
 
 /// `evault/derivation.json`: every upload file and the originals it was made from.
@@ -793,6 +813,12 @@ fn derivation(
                         name: &l.name,
                         sha256: from.1.sha256.to_hex(),
                         transform: &l.action,
+                        made_by: l
+                            .converter
+                            .iter()
+                            .cloned()
+                            .chain([format!("evault {}", env!("CARGO_PKG_VERSION"))])
+                            .collect(),
                     })
                 })
                 .collect(),

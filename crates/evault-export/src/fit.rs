@@ -1,17 +1,11 @@
 //! Making a photo fit a platform: orientation applied, resized, re-encoded as
 //! JPEG without metadata, quality searched to meet a byte budget.
 
-use std::io::Cursor;
-
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::{DynamicImage, ImageDecoder, ImageReader};
 
-/// Decoding limits: a decompression bomb is refused, not decoded.
-pub const MAX_SIDE: u32 = 20_000;
-/// At most this many pixels (about 100 megapixels).
-pub const MAX_PIXELS: u64 = 100_000_000;
-const MAX_ALLOC: u64 = 1 << 30;
+use crate::decode::decode;
+use crate::heif::HeifConvert;
 
 /// Lowest JPEG quality tried before the image is made smaller instead.
 const MIN_QUALITY: u8 = 45;
@@ -19,136 +13,45 @@ const MAX_QUALITY: u8 = 88;
 
 /// A fitted JPEG.
 #[derive(Clone, Debug)]
-pub struct Fitted {
+pub(crate) struct Fitted {
     /// The JPEG bytes (no EXIF, no GPS).
-    pub jpeg: Vec<u8>,
+    pub(crate) jpeg: Vec<u8>,
     /// Width after orientation and resizing.
-    pub width: u32,
+    pub(crate) width: u32,
     /// Height after orientation and resizing.
-    pub height: u32,
+    pub(crate) height: u32,
     /// The JPEG quality used.
-    pub quality: u8,
+    pub(crate) quality: u8,
     /// Width and height of the original, as stored (0x0 when unknown).
-    pub original: (u32, u32),
+    pub(crate) original: (u32, u32),
+    /// How it was decoded: conversion, orientation, colour.
+    pub(crate) steps: Vec<String>,
+    /// The program that converted the original first, if any.
+    pub(crate) converter: Option<String>,
 }
 
-/// Decodes `bytes` within the limits and applies the EXIF orientation. A
-/// JPEG is decoded at the smallest DCT scale (1, 1/2, 1/4, 1/8) that still
-/// gives at least 3/4 of `long_edge` pixels on its long side, so platform
-/// copies are between 3/4 of `long_edge` and `long_edge` on their long side
-/// (when the original is larger).
-pub fn decode(bytes: &[u8], long_edge: u32) -> Result<DynamicImage, String> {
-    if bytes.starts_with(&[0xFF, 0xD8]) {
-        return decode_jpeg(bytes, long_edge);
-    }
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| format!("cannot read the image: {e}"))?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_ALLOC);
-    reader.limits(limits);
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| format!("cannot decode the image: {e}"))?;
-    let (w, h) = decoder.dimensions();
-    check_size(w, h)?;
-    let orientation = decoder
-        .orientation()
-        .map_err(|e| format!("cannot read the orientation: {e}"))?;
-    let mut img = DynamicImage::from_decoder(decoder)
-        .map_err(|e| format!("cannot decode the image within the safety limits: {e}"))?;
-    img.apply_orientation(orientation);
-    Ok(img)
-}
-
-fn check_size(w: u32, h: u32) -> Result<(), String> {
-    if w > MAX_SIDE || h > MAX_SIDE || u64::from(w) * u64::from(h) > MAX_PIXELS {
-        return Err(format!(
-            "the image claims {w}x{h} pixels, over the safety limits ({MAX_SIDE} px a side, {MAX_PIXELS} pixels: a decompression bomb?); it was not decoded"
-        ));
-    }
-    Ok(())
-}
-
-fn decode_jpeg(bytes: &[u8], long_edge: u32) -> Result<DynamicImage, String> {
-    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    d.set_max_decoding_buffer_size(MAX_ALLOC as usize);
-    d.read_info()
-        .map_err(|e| format!("cannot read the JPEG header: {e}"))?;
-    let info = d.info().ok_or("the JPEG has no frame header")?;
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    // The side limit applies to the header; the pixel limit to what is
-    // decoded: a 108 MP phone photo headed for 2048 px decodes at 1/4.
-    if w > MAX_SIDE || h > MAX_SIDE {
-        check_size(w, h)?;
-    }
-    let mut decoded = (w, h);
-    let long = w.max(h).max(1);
-    if long_edge > 0 && long_edge < long {
-        // Decoded at no less than 3/4 of the target: a 4000 px photo headed
-        // for 2048 px decodes at 1/2 (2000 px) and needs no resize at all.
-        let want = u64::from(long_edge) * 3 / 4;
-        let rw = (u64::from(w) * want).div_ceil(u64::from(long));
-        let rh = (u64::from(h) * want).div_ceil(u64::from(long));
-        let (sw, sh) = d
-            .scale(rw.max(1) as u16, rh.max(1) as u16)
-            .map_err(|e| format!("cannot scale the JPEG: {e}"))?;
-        decoded = (u32::from(sw), u32::from(sh));
-    }
-    check_size(decoded.0, decoded.1)?;
-    let pixels = d
-        .decode()
-        .map_err(|e| format!("cannot decode the JPEG: {e}"))?;
-    let info = d.info().ok_or("the JPEG has no frame header")?;
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    let rgb: Vec<u8> = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => pixels,
-        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
-        jpeg_decoder::PixelFormat::L16 => pixels
-            .chunks_exact(2)
-            .flat_map(|c| {
-                // Native-endian samples; the high byte is the 8-bit value.
-                let v = (u16::from_ne_bytes([c[0], c[1]]) >> 8) as u8;
-                [v, v, v]
-            })
-            .collect(),
-        jpeg_decoder::PixelFormat::CMYK32 => pixels
-            .chunks_exact(4)
-            .flat_map(|c| {
-                let k = u16::from(c[3]);
-                let f = |v: u8| ((u16::from(v) * k) / 255) as u8;
-                [f(c[0]), f(c[1]), f(c[2])]
-            })
-            .collect(),
-    };
-    let img = image::RgbImage::from_raw(w, h, rgb).ok_or("the decoded JPEG has the wrong size")?;
-    let mut img = DynamicImage::ImageRgb8(img);
-    let orientation = d
-        .exif_data()
-        .and_then(|raw| exif::Reader::new().read_raw(raw.to_vec()).ok())
-        .and_then(|e| {
-            e.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?
-                .value
-                .get_uint(0)
-        })
-        .and_then(|v| u8::try_from(v).ok())
-        .and_then(image::metadata::Orientation::from_exif);
-    if let Some(o) = orientation {
-        img.apply_orientation(o);
-    }
-    Ok(img)
+/// Why a photo has no upload copy.
+#[derive(Clone, Debug)]
+pub(crate) enum FitError {
+    /// Its image data cannot be decoded (the bytes may be intact).
+    Undecodable(String),
+    /// No readable copy fits the budget.
+    TooLarge(String),
 }
 
 /// Fits a photo into `long_edge` pixels and `budget` bytes.
-pub fn fit_photo(bytes: &[u8], long_edge: u32, budget: u64) -> Result<Fitted, String> {
-    let original = original_size(bytes);
-    let img = decode(bytes, long_edge)?;
-    let rgb = flatten_on_white(img);
+pub(crate) fn fit_photo(
+    bytes: &[u8],
+    long_edge: u32,
+    budget: u64,
+    heif: Option<&HeifConvert>,
+) -> Result<Fitted, FitError> {
+    let decoded = decode(bytes, long_edge, heif).map_err(FitError::Undecodable)?;
+    let rgb = decoded.image;
     let (w, h) = rgb.dimensions();
-    let src =
-        Image::from_vec_u8(w, h, rgb.into_raw(), PixelType::U8x3).map_err(|e| e.to_string())?;
+    let internal = |e: String| FitError::TooLarge(e);
+    let src = Image::from_vec_u8(w, h, rgb.into_raw(), PixelType::U8x3)
+        .map_err(|e| internal(e.to_string()))?;
     let mut edge = long_edge.min(w.max(h));
     loop {
         let scale = f64::from(edge) / f64::from(w.max(h));
@@ -166,16 +69,18 @@ pub fn fit_photo(bytes: &[u8], long_edge: u32, budget: u64) -> Result<Fitted, St
                     &mut dst,
                     &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)),
                 )
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| internal(e.to_string()))?;
             dst.into_vec()
         };
-        if let Some(fitted) = fit_quality(&resized, tw, th, budget)? {
+        if let Some(fitted) = fit_quality(&resized, tw, th, budget).map_err(internal)? {
             return Ok(Fitted {
                 jpeg: fitted.0,
                 width: tw,
                 height: th,
                 quality: fitted.1,
-                original,
+                original: decoded.original,
+                steps: decoded.steps,
+                converter: decoded.converter,
             });
         }
         edge = edge * 3 / 4;
@@ -183,9 +88,9 @@ pub fn fit_photo(bytes: &[u8], long_edge: u32, budget: u64) -> Result<Fitted, St
             break;
         }
     }
-    Err(format!(
+    Err(FitError::TooLarge(format!(
         "it cannot be made smaller than {budget} bytes while staying readable (320 px)"
-    ))
+    )))
 }
 
 /// The JPEG of `rgb` (`w` x `h`) at the highest quality that fits `budget`
@@ -340,32 +245,6 @@ fn highest_fitting<T>(
     }
 }
 
-/// Transparent pixels (screenshots, labels as PNG) become white, not black.
-fn flatten_on_white(img: DynamicImage) -> image::RgbImage {
-    if !img.color().has_alpha() {
-        return img.into_rgb8();
-    }
-    let rgba = img.into_rgba8();
-    let (w, h) = rgba.dimensions();
-    let px = rgba
-        .pixels()
-        .flat_map(|p| {
-            let a = u16::from(p[3]);
-            let blend = |c: u8| ((u16::from(c) * a + 255 * (255 - a)) / 255) as u8;
-            [blend(p[0]), blend(p[1]), blend(p[2])]
-        })
-        .collect();
-    image::RgbImage::from_raw(w, h, px).unwrap_or_else(|| image::RgbImage::new(w, h))
-}
-
-fn original_size(bytes: &[u8]) -> (u32, u32) {
-    ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .ok()
-        .and_then(|r| r.into_dimensions().ok())
-        .unwrap_or((0, 0))
-}
-
 fn encode(rgb: &[u8], w: u32, h: u32, quality: u8) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let (w16, h16) = (
@@ -478,38 +357,5 @@ mod tests {
                 (best, got) => panic!("budget {budget}: best {best:?}, got {:?}", got.map(|g| g.1)),
             }
         }
-    }
-
-    #[test]
-    fn transparent_png_becomes_white_not_black() {
-        let mut png = Vec::new();
-        image::RgbaImage::from_pixel(400, 300, image::Rgba([0, 0, 0, 0]))
-            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
-            .unwrap();
-        let fitted = fit_photo(&png, 2048, 1_000_000).unwrap();
-        let back = image::load_from_memory(&fitted.jpeg).unwrap().into_rgb8();
-        assert!(
-            back.get_pixel(200, 150)[0] > 240,
-            "{:?}",
-            back.get_pixel(200, 150)
-        );
-        assert_eq!((fitted.width, fitted.height), (400, 300));
-    }
-
-    #[test]
-    fn decompression_bomb_is_refused_before_decoding() {
-        // A JPEG whose frame header claims 30000 x 30000 pixels.
-        let mut jpg = Vec::new();
-        image::RgbImage::new(8, 8)
-            .write_to(&mut Cursor::new(&mut jpg), image::ImageFormat::Jpeg)
-            .unwrap();
-        let sof = jpg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
-        jpg[sof + 5..sof + 7].copy_from_slice(&30_000u16.to_be_bytes());
-        jpg[sof + 7..sof + 9].copy_from_slice(&30_000u16.to_be_bytes());
-        let err = fit_photo(&jpg, 2048, 1_000_000).unwrap_err();
-        assert!(
-            err.contains("safety limits") && err.contains("not decoded"),
-            "{err}"
-        );
     }
 }

@@ -13,9 +13,11 @@
 #![deny(missing_docs)]
 
 mod bag;
+mod decode;
 mod error;
 mod export;
-pub mod fit;
+mod fit;
+mod heif;
 mod pdf;
 mod plan;
 mod profile;
@@ -29,6 +31,7 @@ mod verify_bundle;
 
 pub use error::{Error, Result};
 pub use export::{ExportOptions, ExportReport, FitLine, UploadFile, export, export_with_progress};
+pub use heif::{HEIF_CONVERT_ENV, HEIF_PACKAGE};
 pub use pdf::{CJK_FONT_ENV, Paper};
 pub use profile::{NameRule, Profile, SlotModel};
 pub use progress::{ExportProgress, ExportStage};

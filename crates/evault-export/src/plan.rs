@@ -2,7 +2,7 @@
 //! JPEGs or as PDF pages, the summary PDF, merged category files, and the
 //! profile's limits checked on the final set.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 use crate::bag::hex;
 use crate::error::{Error, Result};
 use crate::export::FitLine;
-use crate::fit::{Fitted, fit_photo};
+use crate::fit::{FitError, Fitted, fit_photo};
+use crate::heif::HeifConvert;
 use crate::pdf::{CJK_FONT_ENV, Fonts, char_name};
 use crate::profile::{Profile, SlotModel};
 use crate::progress::{ExportProgress, ExportStage};
@@ -41,6 +42,71 @@ pub(crate) struct Plan {
     pub(crate) summary_only: Option<Upload>,
     /// Extra lines for the fit report.
     pub(crate) notes: Vec<String>,
+    /// Photos left out of the uploads: `entry N NAME: why`.
+    pub(crate) photos_left_out: Vec<String>,
+}
+
+/// A plan, or the photos found undecodable while fitting (the plan is
+/// made again without them).
+enum Step {
+    Done(Plan),
+    Undecodable(Vec<Bad>),
+}
+
+/// A photo that cannot be decoded: its entry, and why.
+type Bad = (u64, String);
+
+/// Photos that cannot be decoded, by entry, with why.
+type Undecodable = BTreeMap<u64, String>;
+
+/// Image evidence left out of the uploads, with a short reason for the
+/// summary's count ("because stripe takes at most 4 files").
+#[derive(Default)]
+struct Gone(Vec<(u64, String, String)>);
+
+impl Gone {
+    fn add(&mut self, seq: u64, e: &Evidence, why: impl Into<String>) {
+        if e.image.is_some() {
+            self.0.push((seq, e.name.clone(), why.into()));
+        }
+    }
+
+    /// What the summary says of the photos when some are left out:
+    /// "38 photos recorded, 27 shown; 11 left out: 9 because …, 2 because …".
+    fn note(&self, recorded: usize) -> Option<String> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let mut groups: Vec<(&str, usize)> = Vec::new();
+        for (_, _, why) in &self.0 {
+            match groups.iter_mut().find(|(w, _)| w == why) {
+                Some(g) => g.1 += 1,
+                None => groups.push((why, 1)),
+            }
+        }
+        let k = self.0.len();
+        let why: Vec<String> = groups.iter().map(|(w, n)| format!("{n} {w}")).collect();
+        Some(format!(
+            "{recorded} photos recorded, {} shown in this bundle's uploads; {k} left out: {} (evault/fit-report.txt names each)",
+            recorded.saturating_sub(k),
+            why.join(", ")
+        ))
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|(seq, name, why)| format!("entry {seq} {name}: left out {why}"))
+            .collect()
+    }
+}
+
+/// The number of photos recorded (image evidence, not retracted).
+fn recorded_photos(inp: &Inputs<'_>) -> usize {
+    inp.evidence
+        .iter()
+        .filter(|(_, e)| e.image.is_some())
+        .count()
 }
 
 /// Who recorded an entry and when: `seq -> (recorded_at, "operator at station")`.
@@ -58,8 +124,28 @@ pub(crate) struct Inputs<'a> {
     pub(crate) progress: &'a dyn ExportProgress,
 }
 
+/// The fewest bytes a readable photo copy needs.
+const MIN_SHARE: u64 = 20_000;
+
+/// Image types evault decodes into platform copies (HEIF and AVIF through
+/// `heif-convert`).
 fn is_photo(media_type: &str) -> bool {
-    matches!(media_type, "image/jpeg" | "image/png" | "image/webp")
+    matches!(
+        media_type,
+        "image/jpeg"
+            | "image/png"
+            | "image/webp"
+            | "image/gif"
+            | "image/tiff"
+            | "image/bmp"
+            | "image/heif"
+            | "image/heic"
+            | "image/avif"
+    )
+}
+
+fn needs_heif(media_type: &str) -> bool {
+    matches!(media_type, "image/heif" | "image/heic" | "image/avif")
 }
 
 fn short_kind(kind: EvidenceKind) -> &'static str {
@@ -104,6 +190,7 @@ fn line(seq: u64, e: &Evidence, upload: Option<&Upload>, action: String) -> FitL
         bytes: upload.map_or(0, |u| u.bytes.len() as u64),
         sha256: upload.map(|u| hex(&Sha256::digest(&u.bytes))),
         action,
+        converter: None,
     }
 }
 
@@ -234,28 +321,51 @@ impl Inputs<'_> {
         s
     }
 
-    /// Fits photos in parallel, each within `share` bytes.
-    fn fit_all(&self, photos: &[(u64, &Evidence)], share: u64) -> Result<Vec<Fitted>> {
+    /// Fits photos in parallel, each within `share` bytes. Photos whose
+    /// image cannot be decoded are all returned (`Err`), the others'
+    /// copies are then thrown away: the plan is made again without them.
+    fn fit_all(
+        &self,
+        photos: &[(u64, &Evidence)],
+        share: u64,
+        heif: Option<&HeifConvert>,
+    ) -> Result<std::result::Result<Vec<Fitted>, Vec<Bad>>> {
         let long_edge = self.profile.photo_long_edge;
         self.progress
             .start(ExportStage::FitPhotos, photos.len() as u64);
-        photos
+        let results = photos
             .par_iter()
             .map(|(seq, e)| {
                 let bytes = read_blob(self.vault, *seq, e)?;
-                let fitted = fit_photo(&bytes, long_edge, share);
+                let fitted = fit_photo(&bytes, long_edge, share, heif);
                 self.progress.advance(ExportStage::FitPhotos, 1);
-                fitted.map_err(|why| self.does_not_fit(format!("{} (entry {seq}) cannot be made into an upload copy within its share of {share} bytes: {why}. If it is too large, retract a less important photo or use a profile with more room; if it cannot be decoded, re-save it from the camera and record it again, or retract it", e.name)))
+                Ok(fitted)
             })
-            .collect::<Vec<_>>()
-            // The first failure in upload order, whichever thread met it first.
-            .into_iter()
-            .collect()
+            .collect::<Vec<Result<_>>>();
+        let mut fitted = Vec::new();
+        let mut bad = Vec::new();
+        // Integrity failures and photos too large stop the export (the
+        // first in upload order, whichever thread met it first).
+        for ((seq, e), r) in photos.iter().zip(results) {
+            match r? {
+                Ok(f) => fitted.push(f),
+                Err(FitError::Undecodable(why)) => bad.push((*seq, why)),
+                Err(FitError::TooLarge(why)) => return Err(self.does_not_fit(format!("{} (entry {seq}) cannot be made into an upload copy within its share of {share} bytes: {why}. Retract a less important photo or use a profile with more room", e.name))),
+            }
+        }
+        Ok(if bad.is_empty() { Ok(fitted) } else { Err(bad) })
+    }
+
+    /// The fit report's words for a photo that cannot be decoded.
+    fn undecodable(&self, why: &str) -> String {
+        format!(
+            "left out: the image cannot be decoded ({why}); its bytes are as recorded ({}); re-save it from the camera or phone and record the copy",
+            self.kept()
+        )
     }
 
     /// Refuses a photo share too small to make a readable copy, naming what took the room.
     fn check_share(&self, share: u64, photos: usize, taken_by: &str) -> Result<()> {
-        const MIN_SHARE: u64 = 20_000;
         if photos > 0 && share < MIN_SHARE {
             return Err(self.does_not_fit(format!("{taken_by} leaves {share} bytes for each of the {photos} photos, under the {MIN_SHARE} a readable copy needs; retract less important photos, shorten long chat or tracking files, or use a profile with more room")));
         }
@@ -337,14 +447,47 @@ pub(crate) fn plan(inp: &Inputs<'_>) -> Result<Plan> {
     let fonts = Fonts::load().ok_or_else(|| Error::Pdf {
         why: "the built-in font cannot be loaded".into(),
     })?;
-    let mut plan = match inp.profile.slots {
-        SlotModel::None => archive(inp, &fonts)?,
-        SlotModel::Flat if inp.profile.accepts("image/jpeg") => flat(inp, &fonts)?,
-        _ => in_pdfs(inp, &fonts)?,
+    if inp.profile.slots == SlotModel::None {
+        return archive(inp, &fonts);
+    }
+    // HEIF and AVIF photos need heif-convert: found before anything is made.
+    let heif_photos: Vec<String> = inp
+        .evidence
+        .iter()
+        .filter(|(_, e)| needs_heif(&e.media_type))
+        .map(|(seq, e)| format!("entry {seq} {}", e.name))
+        .collect();
+    let heif = if heif_photos.is_empty() {
+        None
+    } else {
+        Some(HeifConvert::find().map_err(|why| Error::MissingTool {
+            profile: inp.profile.name.clone(),
+            what: format!(
+                "{} HEIF/AVIF photo(s) ({})",
+                heif_photos.len(),
+                heif_photos.join(", ")
+            ),
+            why,
+        })?)
     };
-    check_limits(inp.profile, &plan.uploads)?;
-    plan.fit.sort_by_key(|f| f.upload.is_none());
-    Ok(plan)
+    // Photos found undecodable are left out and the plan made again
+    // (every round leaves out at least one more, so this ends).
+    let mut undecodable = Undecodable::new();
+    loop {
+        let step = if inp.profile.slots == SlotModel::Flat && inp.profile.accepts("image/jpeg") {
+            flat(inp, &fonts, &undecodable, heif.as_ref())?
+        } else {
+            in_pdfs(inp, &fonts, &undecodable, heif.as_ref())?
+        };
+        match step {
+            Step::Done(mut plan) => {
+                check_limits(inp.profile, &plan.uploads)?;
+                plan.fit.sort_by_key(|f| f.upload.is_none());
+                return Ok(plan);
+            }
+            Step::Undecodable(bad) => undecodable.extend(bad),
+        }
+    }
 }
 
 /// The archive profile: no uploads; the summary rides along in `data/`.
@@ -395,87 +538,145 @@ fn archive(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             generated: true,
         }),
         notes: missing.note(fonts).into_iter().collect(),
+        photos_left_out: Vec::new(),
     })
 }
 
 /// Flat profiles that take photos: the summary PDF first (when PDFs are
 /// taken), then one JPEG per photo and other files as recorded.
-fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
+fn flat(
+    inp: &Inputs<'_>,
+    fonts: &Fonts,
+    undecodable: &Undecodable,
+    heif: Option<&HeifConvert>,
+) -> Result<Step> {
     let profile = inp.profile;
     let mut fit = Vec::new();
+    let mut gone = Gone::default();
     let with_summary = profile.accepts("application/pdf");
     let max_files = profile.max_files.map_or(usize::MAX, |n| n as usize);
     let room = max_files.saturating_sub(usize::from(with_summary));
     let mut chosen: Vec<(u64, &Evidence)> = Vec::new();
     let mut summary_reads: Vec<(u64, &Evidence)> = Vec::new();
     for (seq, e) in inp.evidence {
-        if !is_photo(&e.media_type) && !profile.accepts(&e.media_type) {
-            let why = if with_summary
-                && is_source(e.kind)
-                && inp.source(*seq).is_some_and(SourceFile::in_pdf)
+        if let Some(why) = undecodable.get(seq) {
+            fit.push(line(*seq, e, None, inp.undecodable(why)));
+            gone.add(*seq, e, "because their image data cannot be decoded");
+        } else if !is_photo(&e.media_type) && !profile.accepts(&e.media_type) {
+            if with_summary && is_source(e.kind) && inp.source(*seq).is_some_and(SourceFile::in_pdf)
             {
                 summary_reads.push((*seq, e));
                 continue;
-            } else {
-                inp.not_taken(e)
-            };
-            fit.push(line(*seq, e, None, why));
+            }
+            fit.push(line(*seq, e, None, inp.not_taken(e)));
+            gone.add(
+                *seq,
+                e,
+                format!("because {} takes no {}", profile.name, e.media_type),
+            );
         } else if chosen.len() >= room {
-            fit.push(line(*seq, e, None, format!("left out: {} takes at most {max_files} files and more important evidence came first", profile.name)));
+            fit.push(line(*seq, e, None, format!("left out: {} takes at most {max_files} files and more important evidence came first ({})", profile.name, inp.kept())));
+            gone.add(
+                *seq,
+                e,
+                format!("because {} takes at most {max_files} files", profile.name),
+            );
         } else {
             chosen.push((*seq, e));
         }
     }
-    let first = 1 + usize::from(with_summary);
-    let names: Vec<String> = chosen
-        .iter()
-        .enumerate()
-        .map(|(i, (_, e))| {
-            let ext = if is_photo(&e.media_type) {
-                "jpg"
-            } else {
-                ext_of(&e.media_type)
-            };
-            upload_name(first + i, short_kind(e.kind), ext, profile.names.max_chars)
-        })
-        .collect();
+    let recorded = recorded_photos(inp);
+    let part = Part::Summary { with_chats: true };
+    let per_file = profile.max_file_bytes.unwrap_or(u64::MAX);
     let mut missing = Missing::default();
+    // The summary, and what is left for each photo; when that is too
+    // little for a readable copy of every photo, the least important are
+    // left out and the summary made again.
+    let mut note;
+    let (summary, story, names, share) = loop {
+        let names = flat_names(inp, &chosen, with_summary);
+        let photos: Vec<Photo> = chosen
+            .iter()
+            .zip(&names)
+            .filter(|((_, e), _)| e.image.is_some())
+            .map(|((seq, e), name)| inp.photo(*seq, e, Shown::Upload(name.clone())))
+            .collect();
+        note = gone.note(recorded);
+        let noted = Story {
+            photos_note: note.as_deref(),
+            ..*inp.story
+        };
+        // Files not fully read are shown as recorded as far as the page limits
+        // of an uploaded summary allow.
+        let verbatim = if with_summary {
+            inp.verbatim_room(|v| {
+                vec![
+                    Story {
+                        verbatim: v,
+                        ..noted
+                    }
+                    .pages(fonts, part, &photos),
+                ]
+            })
+        } else {
+            usize::MAX
+        };
+        let story = Story { verbatim, ..noted };
+        let mut scratch = Missing::default();
+        let (bytes, pages) = inp.render(&story, fonts, part, &photos, &mut scratch)?;
+        let summary = Upload {
+            name: upload_name(1, "summary", "pdf", profile.names.max_chars),
+            bytes,
+            pages: Some(pages),
+            what: "the summary: order facts, statement, timeline, photo captions, chat transcript, integrity appendix".into(),
+            generated: true,
+        };
+        let mut left = profile.max_total_bytes.unwrap_or(u64::MAX);
+        if with_summary {
+            left = left.saturating_sub(summary.bytes.len() as u64);
+        }
+        let photo_count = chosen
+            .iter()
+            .filter(|(_, e)| is_photo(&e.media_type))
+            .count() as u64;
+        for (_, e) in &chosen {
+            if !is_photo(&e.media_type) {
+                left = left.saturating_sub(e.size);
+            }
+        }
+        // Every photo gets an equal share of what is left; they are fitted in parallel.
+        let share = (left / photo_count.max(1)).min(per_file);
+        let fits = (left / MIN_SHARE).max(1);
+        if share >= MIN_SHARE || photo_count <= 1 || photo_count <= fits {
+            missing.0.extend(scratch.0);
+            break (summary, story, names, share);
+        }
+        // Keep the most important photos that fit, at least one.
+        let mut keep = fits;
+        let mut kept = Vec::new();
+        for (seq, e) in chosen.drain(..) {
+            if !is_photo(&e.media_type) {
+                kept.push((seq, e));
+            } else if keep > 0 {
+                keep -= 1;
+                kept.push((seq, e));
+            } else {
+                fit.push(line(seq, e, None, format!("left out: {} takes at most {} in all, too little for a readable copy of every photo, and more important evidence came first ({})", profile.name, limit_bytes(profile.max_total_bytes), inp.kept())));
+                gone.add(
+                    seq,
+                    e,
+                    format!(
+                        "because {} takes at most {} in all",
+                        profile.name,
+                        limit_bytes(profile.max_total_bytes)
+                    ),
+                );
+            }
+        }
+        chosen = kept;
+    };
     let mut uploads = Vec::new();
     let mut summary_only = None;
-    let photos: Vec<Photo> = chosen
-        .iter()
-        .zip(&names)
-        .filter(|((_, e), _)| e.image.is_some())
-        .map(|((seq, e), name)| inp.photo(*seq, e, Shown::Upload(name.clone())))
-        .collect();
-    let part = Part::Summary { with_chats: true };
-    // Files not fully read are shown as recorded as far as the page limits
-    // of an uploaded summary allow.
-    let verbatim = if with_summary {
-        inp.verbatim_room(|v| {
-            vec![
-                Story {
-                    verbatim: v,
-                    ..*inp.story
-                }
-                .pages(fonts, part, &photos),
-            ]
-        })
-    } else {
-        usize::MAX
-    };
-    let story = Story {
-        verbatim,
-        ..*inp.story
-    };
-    let (bytes, pages) = inp.render(&story, fonts, part, &photos, &mut missing)?;
-    let summary = Upload {
-        name: upload_name(1, "summary", "pdf", profile.names.max_chars),
-        bytes,
-        pages: Some(pages),
-        what: "the summary: order facts, statement, timeline, photo captions, chat transcript, integrity appendix".into(),
-        generated: true,
-    };
     if with_summary {
         for (seq, e) in summary_reads {
             let how = inp.merged(seq, &story, part, &summary.name);
@@ -502,20 +703,6 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             ..summary
         });
     }
-    let per_file = profile.max_file_bytes.unwrap_or(u64::MAX);
-    let mut left = profile.max_total_bytes.unwrap_or(u64::MAX);
-    left = left.saturating_sub(uploads.iter().map(|u| u.bytes.len() as u64).sum());
-    let photo_count = chosen
-        .iter()
-        .filter(|(_, e)| is_photo(&e.media_type))
-        .count() as u64;
-    for (_, e) in &chosen {
-        if !is_photo(&e.media_type) {
-            left = left.saturating_sub(e.size);
-        }
-    }
-    // Every photo gets an equal share of what is left; they are fitted in parallel.
-    let share = (left / photo_count.max(1)).min(per_file);
     let photo_items: Vec<(u64, &Evidence)> = chosen
         .iter()
         .filter(|(_, e)| is_photo(&e.media_type))
@@ -527,16 +714,26 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         "what the files uploaded as recorded take"
     };
     inp.check_share(share, photo_items.len(), taken_by)?;
-    let mut fitted = inp.fit_all(&photo_items, share)?.into_iter();
+    let mut fitted = match inp.fit_all(&photo_items, share, heif)? {
+        Ok(f) => f.into_iter(),
+        Err(bad) => return Ok(Step::Undecodable(bad)),
+    };
     for ((seq, e), name) in chosen.iter().zip(names) {
+        let mut converter = None;
         let (bytes, action) = if is_photo(&e.media_type) {
             let f = fitted
                 .next()
                 .ok_or_else(|| inp.does_not_fit("internal: a photo was not fitted".into()))?;
             let action = format!(
-                "{}x{} -> {}x{}, orientation applied, JPEG quality {}, metadata (EXIF, GPS) removed",
-                f.original.0, f.original.1, f.width, f.height, f.quality
+                "{}x{} -> {}x{}, {}, JPEG quality {}, metadata (EXIF, GPS) removed",
+                f.original.0,
+                f.original.1,
+                f.width,
+                f.height,
+                f.steps.join(", "),
+                f.quality
             );
+            converter = f.converter;
             (f.jpeg, action)
         } else {
             if e.size > per_file {
@@ -548,15 +745,41 @@ fn flat(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             )
         };
         let upload = as_recorded(inp, *seq, e, name, bytes)?;
-        fit.push(line(*seq, e, Some(&upload), action));
+        fit.push(FitLine {
+            converter: converter.take(),
+            ..line(*seq, e, Some(&upload), action)
+        });
         uploads.push(upload);
     }
-    Ok(Plan {
+    Ok(Step::Done(Plan {
         uploads,
         fit,
         summary_only,
         notes: missing.note(fonts).into_iter().collect(),
-    })
+        photos_left_out: gone.lines(),
+    }))
+}
+
+/// The upload names of a flat plan's chosen files, after the summary.
+fn flat_names(inp: &Inputs<'_>, chosen: &[(u64, &Evidence)], with_summary: bool) -> Vec<String> {
+    let first = 1 + usize::from(with_summary);
+    chosen
+        .iter()
+        .enumerate()
+        .map(|(i, (_, e))| {
+            let ext = if is_photo(&e.media_type) {
+                "jpg"
+            } else {
+                ext_of(&e.media_type)
+            };
+            upload_name(
+                first + i,
+                short_kind(e.kind),
+                ext,
+                inp.profile.names.max_chars,
+            )
+        })
+        .collect()
 }
 
 /// Which PDF of a PDF-only plan a photo goes to.
@@ -578,7 +801,12 @@ fn photo_part(per_category: bool, kind: EvidenceKind) -> Part {
 /// Profiles that take one file per category (Stripe, Shopify) or PDFs only
 /// (card): photos become PDF pages (the fitted JPEG embedded as it is),
 /// carrier events and chats are merged into their category's PDF.
-fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
+fn in_pdfs(
+    inp: &Inputs<'_>,
+    fonts: &Fonts,
+    undecodable: &Undecodable,
+    heif: Option<&HeifConvert>,
+) -> Result<Step> {
     let profile = inp.profile;
     let per_category = profile.slots == SlotModel::PerCategory;
     if !profile.accepts("application/pdf") {
@@ -588,6 +816,7 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         ));
     }
     let mut fit = Vec::new();
+    let mut gone = Gone::default();
     let shown = |kind: EvidenceKind| {
         inp.story
             .sources
@@ -600,7 +829,10 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
     let mut as_is: Vec<(u64, &Evidence)> = Vec::new();
     let mut merged: Vec<(u64, &Evidence, Part)> = Vec::new();
     for (seq, e) in inp.evidence {
-        if is_photo(&e.media_type) && e.image.is_some() {
+        if let Some(why) = undecodable.get(seq) {
+            fit.push(line(*seq, e, None, inp.undecodable(why)));
+            gone.add(*seq, e, "because their image data cannot be decoded");
+        } else if is_photo(&e.media_type) && e.image.is_some() {
             photos.push((*seq, e));
         } else if is_source(e.kind) && inp.source(*seq).is_some_and(SourceFile::in_pdf) {
             let part = match (per_category, e.kind) {
@@ -637,6 +869,11 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             } else {
                 inp.not_taken(e)
             };
+            gone.add(
+                *seq,
+                e,
+                format!("because {} takes no {}", profile.name, e.media_type),
+            );
             fit.push(line(*seq, e, None, why));
         }
     }
@@ -681,25 +918,43 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
     // recorded as the pages left allow.
     let mut dropped = Vec::new();
     let mut missing = Missing::default();
-    let pages_with = |verbatim: usize, photos: &[(u64, &Evidence)]| -> Vec<usize> {
-        let story = Story {
-            verbatim,
-            ..*inp.story
-        };
-        parts
-            .iter()
-            .map(|part| {
-                let ph: Vec<Photo> = photos
-                    .iter()
-                    .filter(|(_, e)| photo_part(per_category, e.kind) == *part)
-                    .map(|(s, e)| inp.photo(*s, e, Shown::Placeholder))
-                    .collect();
-                story.pages(fonts, *part, &ph)
-            })
-            .collect()
+    let recorded = recorded_photos(inp);
+    let pages_why = format!(
+        "because {} takes at most {} pages per file and {} in all",
+        profile.name,
+        limit_n(profile.max_pages_per_file),
+        limit_n(profile.max_pages_total)
+    );
+    // The summary's photo count, with `dropped` more left out by pages.
+    let note_with = |gone: &Gone, dropped: &[(u64, &Evidence)]| {
+        let mut all = Gone(gone.0.clone());
+        for (seq, e) in dropped {
+            all.add(*seq, e, pages_why.clone());
+        }
+        all.note(recorded)
     };
+    let pages_with =
+        |verbatim: usize, photos: &[(u64, &Evidence)], note: Option<&str>| -> Vec<usize> {
+            let story = Story {
+                verbatim,
+                photos_note: note,
+                ..*inp.story
+            };
+            parts
+                .iter()
+                .map(|part| {
+                    let ph: Vec<Photo> = photos
+                        .iter()
+                        .filter(|(_, e)| photo_part(per_category, e.kind) == *part)
+                        .map(|(s, e)| inp.photo(*s, e, Shown::Placeholder))
+                        .collect();
+                    story.pages(fonts, *part, &ph)
+                })
+                .collect()
+        };
     loop {
-        let pages = pages_with(0, &photos);
+        let note = note_with(&gone, &dropped);
+        let pages = pages_with(0, &photos, note.as_deref());
         let total: usize = pages.iter().sum();
         let per_ok = profile
             .max_pages_per_file
@@ -715,19 +970,22 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
             }
         }
     }
-    let verbatim = inp.verbatim_room(|v| pages_with(v, &photos));
-    let story = Story {
-        verbatim,
-        ..*inp.story
-    };
+    for (seq, e) in dropped.iter().rev() {
+        fit.push(line(*seq, e, None, format!("left out: {} takes at most {} pages per file and {} in all, and more important evidence came first ({})", profile.name, limit_n(profile.max_pages_per_file), limit_n(profile.max_pages_total), inp.kept())));
+        gone.add(*seq, e, pages_why.clone());
+    }
+    let note = gone.note(recorded);
+    let verbatim = inp.verbatim_room(|v| pages_with(v, &photos, note.as_deref()));
     // A shipping file left with nothing to show is not made.
     let shipping_photos = photos
         .iter()
         .any(|(_, e)| photo_part(per_category, e.kind) == Part::Shipping);
     parts.retain(|p| *p != Part::Shipping || has_carrier || shipping_photos);
-    for (seq, e) in dropped.into_iter().rev() {
-        fit.push(line(seq, e, None, format!("left out: {} takes at most {} pages per file and {} in all, and more important evidence came first ({})", profile.name, limit_n(profile.max_pages_per_file), limit_n(profile.max_pages_total), inp.kept())));
-    }
+    let story = Story {
+        verbatim,
+        photos_note: note.as_deref(),
+        ..*inp.story
+    };
     // Bytes: what the PDFs take without photos, then an equal share per photo.
     let mut overhead = Vec::new();
     for part in &parts {
@@ -751,22 +1009,51 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         .max_total_bytes
         .unwrap_or(u64::MAX)
         .saturating_sub(overhead.iter().sum::<u64>().saturating_add(as_is_bytes));
-    let mut share = (total_room / (photos.len() as u64).max(1)).saturating_sub(CAPTION);
-    for (part, over) in parts.iter().zip(&overhead) {
-        let n = photos
-            .iter()
-            .filter(|(_, e)| photo_part(per_category, e.kind) == *part)
-            .count() as u64;
-        if let Some(each) = per_file.saturating_sub(*over).checked_div(n) {
-            share = share.min(each.saturating_sub(CAPTION));
+    let share_of = |photos: &[(u64, &Evidence)]| {
+        let mut share = (total_room / (photos.len() as u64).max(1)).saturating_sub(CAPTION);
+        for (part, over) in parts.iter().zip(&overhead) {
+            let n = photos
+                .iter()
+                .filter(|(_, e)| photo_part(per_category, e.kind) == *part)
+                .count() as u64;
+            if let Some(each) = per_file.saturating_sub(*over).checked_div(n) {
+                share = share.min(each.saturating_sub(CAPTION));
+            }
         }
+        share
+    };
+    // Too little room for a readable copy of every photo: the least
+    // important are left out (at least one is kept; if even that one has
+    // too little room, the export is refused below).
+    let mut share = share_of(&photos);
+    let bytes_why = format!(
+        "because {} takes at most {} per file and {} in all",
+        profile.name,
+        limit_bytes(profile.max_file_bytes),
+        limit_bytes(profile.max_total_bytes)
+    );
+    let mut story = story;
+    let mut bytes_note = None;
+    while share < MIN_SHARE && photos.len() > 1 {
+        if let Some((seq, e)) = photos.pop() {
+            fit.push(line(seq, e, None, format!("left out: {} takes at most {} per file and {} in all, too little for a readable copy of every photo, and more important evidence came first ({})", profile.name, limit_bytes(profile.max_file_bytes), limit_bytes(profile.max_total_bytes), inp.kept())));
+            gone.add(seq, e, bytes_why.clone());
+        }
+        share = share_of(&photos);
+        bytes_note = gone.note(recorded);
+    }
+    if bytes_note.is_some() {
+        story.photos_note = bytes_note.as_deref();
     }
     inp.check_share(
         share,
         photos.len(),
         "what the PDFs' text and the files uploaded as recorded take",
     )?;
-    let fitted = inp.fit_all(&photos, share)?;
+    let fitted = match inp.fit_all(&photos, share, heif)? {
+        Ok(f) => f,
+        Err(bad) => return Ok(Step::Undecodable(bad)),
+    };
     let fitted: HashMap<u64, Fitted> = photos.iter().map(|(s, _)| *s).zip(fitted).collect();
     let mut uploads = Vec::new();
     for (i, part) in parts.iter().enumerate() {
@@ -815,16 +1102,20 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         for (n, (seq, e)) in mine.iter().enumerate() {
             if let Some(f) = fitted.get(seq) {
                 let action = format!(
-                    "page image {} of {}: {}x{} -> {}x{}, orientation applied, JPEG quality {}, metadata removed, embedded without re-encoding",
+                    "page image {} of {}: {}x{} -> {}x{}, {}, JPEG quality {}, metadata removed, embedded without re-encoding",
                     n + 1,
                     upload.name,
                     f.original.0,
                     f.original.1,
                     f.width,
                     f.height,
+                    f.steps.join(", "),
                     f.quality
                 );
-                fit.push(line(*seq, e, Some(&upload), action));
+                fit.push(FitLine {
+                    converter: f.converter.clone(),
+                    ..line(*seq, e, Some(&upload), action)
+                });
             }
         }
         for (seq, e, _) in merged.iter().filter(|m| m.2 == *part) {
@@ -844,12 +1135,17 @@ fn in_pdfs(inp: &Inputs<'_>, fonts: &Fonts) -> Result<Plan> {
         fit.push(line(seq, e, Some(&upload), "uploaded as recorded".into()));
         uploads.push(upload);
     }
-    Ok(Plan {
+    Ok(Step::Done(Plan {
         uploads,
         fit,
         summary_only: None,
         notes: missing.note(fonts).into_iter().collect(),
-    })
+        photos_left_out: gone.lines(),
+    }))
+}
+
+fn limit_bytes(v: Option<u64>) -> String {
+    v.map_or_else(|| "no limit".into(), |b| format!("{b} bytes"))
 }
 
 fn limit_n(v: Option<u32>) -> String {

@@ -58,6 +58,9 @@ pub(crate) struct Story<'a> {
     /// Whether the bundle carries the originals (`data/originals/`).
     pub(crate) originals: bool,
     pub(crate) evidence: &'a [(u64, &'a Evidence)],
+    /// What to say of the photos when some are left out of the uploads
+    /// (`None`: every photo recorded is shown).
+    pub(crate) photos_note: Option<&'a str>,
     pub(crate) through_seq: u64,
     pub(crate) head: &'a str,
     /// One line per RFC 3161 stamp over a covered checkpoint.
@@ -171,16 +174,19 @@ impl Story<'_> {
             .iter()
             .filter(|(_, e)| e.image.is_some())
             .count();
-        f.row(
-            "Evidence",
-            &format!(
+        let text = match self.photos_note {
+            Some(note) => format!(
+                "{} files recorded, log entries 1 to {}; {note}",
+                self.evidence.len(),
+                self.through_seq
+            ),
+            None => format!(
                 "{} files recorded ({photos} photos), log entries 1 to {}",
                 self.evidence.len(),
                 self.through_seq
             ),
-            LABEL_W,
-            true,
-        );
+        };
+        f.row("Evidence", &text, LABEL_W, true);
     }
 
     fn statement(&self, f: &mut Flow<'_>) {

@@ -85,6 +85,7 @@ pub struct ExportArgs<'a> {
     pub originals: bool,
     pub letter: bool,
     pub profile_file: Option<&'a Path>,
+    pub strict: bool,
 }
 
 /// The export's stages, one bar each (a bar is made anew rather than
@@ -124,6 +125,7 @@ pub fn export(g: &Global, order: &str, args: ExportArgs<'_>, output: &Path) -> R
         originals,
         letter,
         profile_file,
+        strict,
     } = args;
     let order = settings::order(order)?;
     let reason = reason.map(str::parse::<DisputeReason>).transpose()?;
@@ -164,6 +166,7 @@ pub fn export(g: &Global, order: &str, args: ExportArgs<'_>, output: &Path) -> R
         created: bagging_time()?,
         paper: if letter { Paper::Letter } else { Paper::A4 },
         key: settings::key(g)?,
+        strict,
     };
     let progress = ExportBar {
         bar: Mutex::new(ProgressBar::hidden()),
@@ -185,6 +188,12 @@ pub fn export(g: &Global, order: &str, args: ExportArgs<'_>, output: &Path) -> R
     }
     for n in &report.notes {
         out!("note: {n}");
+    }
+    for p in &report.photos_left_out {
+        crate::output::warn(&format!(
+            "{p} (the original stays in the vault{}; --strict refuses instead)",
+            if originals { " and in the bundle" } else { "" }
+        ));
     }
     out!(
         "wrote {} ({}, sha256 {}): {} upload files, {} in all; recorded as {order} #{}",

@@ -84,6 +84,7 @@ pub fn run(cli: Cli) -> Result<Status> {
             no_originals,
             paper,
             profile_file,
+            strict,
             output,
         } => dispute::export(
             g,
@@ -95,6 +96,7 @@ pub fn run(cli: Cli) -> Result<Status> {
                 originals: !no_originals,
                 letter: paper == "letter",
                 profile_file: profile_file.as_deref(),
+                strict,
             },
             &output,
         ),
