@@ -13,6 +13,7 @@ mod fuzz_inputs;
 mod golden;
 mod ids;
 mod keys;
+mod photos;
 mod progress;
 mod readers;
 mod sniffing;

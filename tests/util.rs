@@ -205,7 +205,8 @@ impl Drop for Tmpfs {
 
 /// The real programs the tests drive, and what installs each one
 /// (`scripts/test` installs them all when missing).
-const PEERS: [(&str, &str); 8] = [
+const PEERS: [(&str, &str); 9] = [
+    ("heif-enc", "apt-get install libheif-examples"),
     ("unzip", "apt-get install unzip"),
     ("pdfinfo", "apt-get install poppler-utils"),
     ("pdftotext", "apt-get install poppler-utils"),

@@ -156,7 +156,19 @@ impl Vault {
         }
         // Sniff now (in parallel when importing) and free the prefix.
         let prefix = std::mem::take(&mut staged.prefix);
-        let sniffed = sniff(&prefix, staged.tail, staged.size, &item.name);
+        // Metadata beyond the prefix (a HEIF's meta box after the image
+        // data, a WebP's EXIF at its end) is read from the staged copy.
+        let mut whole = (staged.size > prefix.len() as u64)
+            .then(|| staged.file.reopen().ok().map(std::io::BufReader::new))
+            .flatten();
+        let sniffed = sniff(
+            &prefix,
+            staged.tail,
+            staged.size,
+            &item.name,
+            whole.as_mut().map(|w| w as &mut dyn crate::sniff::Whole),
+        );
+        drop(whole);
         Ok(Pending {
             staged,
             sniffed,

@@ -41,6 +41,7 @@ mod dispute;
 mod durable;
 pub mod entry;
 mod error;
+mod heif_meta;
 mod id;
 mod ingest;
 mod keys;
@@ -69,7 +70,7 @@ pub use keys::{PublicKey, StationKey};
 pub use kind::EvidenceKind;
 pub use read::{OrderLog, OrderSummary, VerifiedReader};
 pub use repair::RepairOutcome;
-pub use sniff::{PREFIX_LEN, Sniffed, sniff_bytes};
+pub use sniff::{PREFIX_LEN, Sniffed, exif_orientation, sniff_bytes};
 pub use stamp::{Attached, CheckedStamp, PendingStamp, StampRecord, stamp_time};
 pub use vault::{Clock, FORMAT, Vault};
 pub use verify::{

@@ -63,7 +63,7 @@ fn decode_plain(bytes: &[u8], long_edge: u32, orient: bool) -> Result<Decoded, S
     };
     let mut image = image;
     if orient {
-        let o = exif_orientation(bytes);
+        let o = evault_core::exif_orientation(bytes).and_then(|o| u8::try_from(o).ok());
         match o {
             Some(o) if o > 1 => steps.push(format!("EXIF orientation {o} applied")),
             _ => steps.push("upright as stored (no EXIF orientation)".into()),
@@ -282,23 +282,6 @@ fn to_srgb(rgb: &mut RgbImage, icc: &[u8]) -> String {
             format!("its ICC colour profile {name} cannot be applied ({e}); colours used as stored")
         }
     }
-}
-
-/// The EXIF orientation (1..=8) of any container kamadak-exif reads
-/// (JPEG, PNG, WebP, TIFF, HEIF), read leniently: one bad IFD pointer
-/// does not hide the orientation.
-pub(crate) fn exif_orientation(bytes: &[u8]) -> Option<u8> {
-    let mut reader = exif::Reader::new();
-    reader.continue_on_error(true);
-    let exif = match reader.read_from_container(&mut Cursor::new(bytes)) {
-        Ok(e) => e,
-        Err(e) => e.distill_partial_result(|_| {}).ok()?,
-    };
-    exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?
-        .value
-        .get_uint(0)
-        .and_then(|v| u8::try_from(v).ok())
-        .filter(|v| (1..=8).contains(v))
 }
 
 /// Transparent pixels (screenshots, labels as PNG) become white, not black.

@@ -72,7 +72,13 @@ impl HeifConvert {
     /// and `prlimit`; the error says what to install.
     pub(crate) fn find() -> Result<Self, String> {
         let path = match std::env::var_os(HEIF_CONVERT_ENV) {
-            Some(p) => PathBuf::from(p),
+            Some(p) if Path::new(&p).is_file() => PathBuf::from(p),
+            Some(p) => {
+                return Err(format!(
+                    "{HEIF_CONVERT_ENV} names {}, which does not exist: install the {HEIF_PACKAGE} package (apt-get install {HEIF_PACKAGE}) and unset it, or point it at heif-convert",
+                    Path::new(&p).display()
+                ));
+            }
             None => on_path("heif-convert").ok_or_else(|| {
                 format!("heif-convert is not installed: install the {HEIF_PACKAGE} package (apt-get install {HEIF_PACKAGE}), or set {HEIF_CONVERT_ENV} to the program")
             })?,
