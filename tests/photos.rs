@@ -644,3 +644,52 @@ fn pdf_text(dir: &Path, pdf: &[u8]) -> String {
     let text = ok(Command::new("pdftotext").arg(&f).arg("-"));
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+#[test]
+fn a_camera_time_only_in_xmp_is_read_there_and_said_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xmp = br#"http://ns.adobe.com/xap/1.0/<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreateDate="2026-11-18T09:10:11+08:00"/></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"#;
+    let payload = [&xmp[..28], b"\0", &xmp[28..]].concat();
+    let (vault, _, _) = vault_with(
+        tmp.path(),
+        &[
+            ("xmp-only.jpg", with_app1(&jpeg_of(&halves()), &payload)),
+            ("no-time.jpg", jpeg_of(&halves())),
+        ],
+    );
+    let recorded = images(&vault);
+    assert_eq!(recorded.len(), 2);
+    for (name, info, warnings) in recorded {
+        if name == "xmp-only.jpg" {
+            assert_eq!(info["captured_at"], "2026-11-18T09:10:11", "{info}");
+            assert_eq!(info["captured_offset"], "+08:00", "{info}");
+            assert!(
+                warnings
+                    .iter()
+                    .any(|w| w.contains("XMP metadata (xmp:CreateDate)")),
+                "{warnings:?}"
+            );
+        } else {
+            assert!(info["captured_at"].is_null(), "{info}");
+            assert!(warnings.is_empty(), "{warnings:?}");
+        }
+    }
+    // The summary says "no camera time" only for the file that has none.
+    let out = tmp.path().join("ebay.zip");
+    let (code, stdout, err) = export(&vault, &out, &[]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    let summary = members(&out)
+        .into_iter()
+        .find(|(n, _)| n.ends_with("data/summary.pdf"))
+        .unwrap();
+    let text = pdf_text(tmp.path(), &summary.1);
+    assert_eq!(
+        text.matches("no camera time in the file").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains("2026-11-18T09:10:11+08:00 (camera clock)"),
+        "{text}"
+    );
+}

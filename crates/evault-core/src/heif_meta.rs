@@ -24,6 +24,130 @@ pub(crate) struct HeifFacts {
 
 /// Reads the primary image's facts from a whole HEIF file.
 pub(crate) fn heif_facts<R: Read + Seek>(r: &mut R) -> Result<HeifFacts, String> {
+    parse_meta(&meta_box(r)?)
+}
+
+/// The most bytes of an EXIF item read (kamadak-exif alone stops at 128 KiB,
+/// which some phones' EXIF exceeds).
+const MAX_EXIF: u64 = 4 << 20;
+
+/// The TIFF bytes of a HEIF file's EXIF item, wherever its extents lie;
+/// `None` when it has none.
+pub(crate) fn heif_exif<R: Read + Seek>(r: &mut R) -> Result<Option<Vec<u8>>, String> {
+    let meta = meta_box(r)?;
+    let boxes = children(meta.get(4..).ok_or("its meta box is empty")?);
+    let Some(id) = boxes
+        .iter()
+        .find(|(k, _)| k == b"iinf")
+        .and_then(|(_, b)| exif_item(b))
+    else {
+        return Ok(None);
+    };
+    let iloc = boxes
+        .iter()
+        .find(|(k, _)| k == b"iloc")
+        .ok_or("no item locations (iloc)")?
+        .1;
+    let idat = boxes.iter().find(|(k, _)| k == b"idat").map(|(_, b)| *b);
+    let Some((method, extents)) = item_extents(iloc, id) else {
+        return Ok(None);
+    };
+    let mut raw = Vec::new();
+    for (offset, len) in extents {
+        if raw.len() as u64 + len > MAX_EXIF {
+            return Err(format!("its EXIF item is over {MAX_EXIF} bytes"));
+        }
+        let start = raw.len();
+        raw.resize(start + len as usize, 0);
+        match method {
+            0 => {
+                r.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
+                r.read_exact(&mut raw[start..]).map_err(|e| e.to_string())?;
+            }
+            1 => {
+                let from = usize::try_from(offset).map_err(|e| e.to_string())?;
+                let part = idat
+                    .and_then(|d| d.get(from..from + len as usize))
+                    .ok_or("its EXIF item lies outside the idat box")?;
+                raw[start..].copy_from_slice(part);
+            }
+            _ => return Ok(None),
+        }
+    }
+    // The item starts with the offset of the TIFF header after 4 bytes.
+    let skip = be(&raw, 0, 4).ok_or("its EXIF item is empty")? as usize;
+    Ok(raw.get(4 + skip..).map(<[u8]>::to_vec))
+}
+
+/// The id of the item of type `Exif` in an `iinf` body.
+fn exif_item(iinf: &[u8]) -> Option<u32> {
+    let start = if iinf.first() == Some(&0) { 6 } else { 8 };
+    children(iinf.get(start..)?).iter().find_map(|(k, infe)| {
+        if k != b"infe" {
+            return None;
+        }
+        let (id, kind_at) = match infe.first()? {
+            2 => (be(infe, 4, 2)?, 8),
+            3 => (be(infe, 4, 4)?, 10),
+            _ => return None,
+        };
+        (infe.get(kind_at..kind_at + 4)? == b"Exif").then_some(id)
+    })
+}
+
+/// The construction method and (offset, length) extents of item `id`.
+fn item_extents(iloc: &[u8], id: u32) -> Option<(u32, Vec<(u64, u64)>)> {
+    let version = *iloc.first()?;
+    let sizes = *iloc.get(4)?;
+    let (off_n, len_n) = (usize::from(sizes >> 4), usize::from(sizes & 15));
+    let sizes2 = *iloc.get(5)?;
+    let base_n = usize::from(sizes2 >> 4);
+    let idx_n = if version > 0 {
+        usize::from(sizes2 & 15)
+    } else {
+        0
+    };
+    let (count, mut at) = if version < 2 {
+        (be(iloc, 6, 2)?, 8)
+    } else {
+        (be(iloc, 6, 4)?, 10)
+    };
+    let read = |at: usize, n: usize| -> Option<u64> {
+        let s = iloc.get(at..at + n)?;
+        Some(s.iter().fold(0u64, |v, x| (v << 8) | u64::from(*x)))
+    };
+    for _ in 0..count {
+        let id_n = if version < 2 { 2 } else { 4 };
+        let item = be(iloc, at, id_n)?;
+        at += id_n;
+        let mut method = 0;
+        if version > 0 {
+            method = be(iloc, at, 2)? & 15;
+            at += 2;
+        }
+        at += 2;
+        let base = read(at, base_n)?;
+        at += base_n;
+        let n = be(iloc, at, 2)?;
+        at += 2;
+        let mut extents = Vec::new();
+        for _ in 0..n {
+            at += idx_n;
+            let off = read(at, off_n)?;
+            at += off_n;
+            let len = read(at, len_n)?;
+            at += len_n;
+            extents.push((base.checked_add(off)?, len));
+        }
+        if item == id {
+            return Some((method, extents));
+        }
+    }
+    None
+}
+
+/// The body of the top-level `meta` box, wherever it lies.
+fn meta_box<R: Read + Seek>(r: &mut R) -> Result<Vec<u8>, String> {
     let end = r.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
     let mut at = 0u64;
     for _ in 0..MAX_BOXES {
@@ -58,7 +182,7 @@ pub(crate) fn heif_facts<R: Read + Seek>(r: &mut R) -> Result<HeifFacts, String>
             }
             let mut body = vec![0u8; len as usize];
             r.read_exact(&mut body).map_err(|e| e.to_string())?;
-            return parse_meta(&body);
+            return Ok(body);
         }
         at += size;
     }

@@ -7,7 +7,7 @@
 use std::io::{BufRead, Cursor, Seek, SeekFrom};
 
 use crate::entry::ImageInfo;
-use crate::heif_meta::heif_facts;
+use crate::heif_meta::{heif_exif, heif_facts};
 
 /// How many leading bytes are kept for sniffing and header parsing.
 pub const PREFIX_LEN: usize = 1 << 20;
@@ -256,12 +256,22 @@ fn metadata(media_type: &str, prefix: &[u8], whole: &mut dyn Whole) -> Metadata 
                 .map(|raw| lenient().read_raw(raw)),
             None,
         ),
-        _ => (
+        // Read from the item's extents: kamadak-exif stops at 128 KiB.
+        "image/heif" | "image/heic" | "image/avif" => (
+            rewind(whole)
+                .ok()
+                .and_then(|()| heif_exif(&mut &mut *whole).ok().flatten())
+                .map(|raw| lenient().read_raw(raw)),
+            None,
+        ),
+        // The other containers kamadak-exif knows; GIF and BMP have no EXIF.
+        "image/png" | "image/tiff" => (
             rewind(whole)
                 .ok()
                 .map(|()| lenient().read_from_container(&mut &mut *whole)),
             None,
         ),
+        _ => (None, None),
     }
 }
 
@@ -366,28 +376,40 @@ fn jpeg_metadata(prefix: &[u8]) -> (Option<Result<exif::Exif, exif::Error>>, Opt
     (exif, xmp)
 }
 
-/// The capture time in an XMP packet: `exif:DateTimeOriginal`,
-/// `xmp:CreateDate` or `photoshop:DateCreated`, as an attribute or an
-/// element. Returns the local time, its offset and the tag it came from.
-fn xmp_time(text: &str) -> Option<(String, Option<String>, &'static str)> {
-    for tag in [
-        "exif:DateTimeOriginal",
-        "xmp:CreateDate",
-        "photoshop:DateCreated",
-    ] {
-        let Some(i) = text.find(tag) else { continue };
-        let rest = text[i + tag.len()..].trim_start();
-        let value = if let Some(r) = rest.strip_prefix('=') {
-            let r = r.trim_start();
-            let q = r.chars().next()?;
-            r[1..].split(q).next()
-        } else if let Some(r) = rest.strip_prefix('>') {
-            r.split('<').next()
-        } else {
-            None
-        };
-        if let Some(parsed) = value.and_then(|v| xmp_date(v.trim())) {
-            return Some((parsed.0, parsed.1, tag));
+/// The capture time in an XMP packet: `DateTimeOriginal`, `CreateDate` or
+/// `DateCreated` under any namespace prefix (`exif:`, `xmp:` or the older
+/// `xap:`, `photoshop:`), as an attribute or an element. Returns the local
+/// time, its offset and the tag it came from.
+fn xmp_time(text: &str) -> Option<(String, Option<String>, String)> {
+    for local in ["DateTimeOriginal", "CreateDate", "DateCreated"] {
+        let needle = format!(":{local}");
+        for (i, _) in text.match_indices(&needle) {
+            let prefix: String = text[..i]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if prefix.is_empty() {
+                continue;
+            }
+            let rest = text[i + needle.len()..].trim_start();
+            let value = if let Some(r) = rest.strip_prefix('=') {
+                let r = r.trim_start();
+                r.chars()
+                    .next()
+                    .filter(|q| matches!(q, '"' | '\''))
+                    .and_then(|q| r[1..].split(q).next())
+            } else if let Some(r) = rest.strip_prefix('>') {
+                r.split('<').next()
+            } else {
+                None
+            };
+            if let Some((at, offset)) = value.and_then(|v| xmp_date(v.trim())) {
+                return Some((at, offset, format!("{prefix}:{local}")));
+            }
         }
     }
     None

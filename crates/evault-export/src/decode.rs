@@ -57,7 +57,19 @@ pub(crate) fn decode(
 
 fn decode_plain(bytes: &[u8], long_edge: u32, orient: bool) -> Result<Decoded, String> {
     let (image, original, icc, mut steps) = if bytes.starts_with(&[0xFF, 0xD8]) {
-        decode_jpeg(bytes, long_edge)?
+        // A JPEG jpeg-decoder refuses (a restart marker out of place, a
+        // scan cut short) may still decode with zune-jpeg, which is more
+        // forgiving, as libjpeg is; at full size, so only as a fallback.
+        decode_jpeg(bytes, long_edge).or_else(|first| {
+            decode_other(bytes)
+                .map(|(img, size, icc, mut steps)| {
+                    steps.push(format!(
+                        "decoded by the second JPEG decoder (the first said: {first})"
+                    ));
+                    (img, size, icc, steps)
+                })
+                .map_err(|_| first)
+        })?
     } else {
         decode_other(bytes)?
     };
@@ -212,7 +224,8 @@ fn cmyk_to_rgb(cmyk: &[u8], icc: Option<&[u8]>) -> (Vec<u8>, String) {
         .collect();
     (
         rgb,
-        "CMYK converted to RGB (no CMYK colour profile in the file: approximate colours)".into(),
+        "CMYK converted to RGB (no usable CMYK colour profile in the file: approximate colours)"
+            .into(),
     )
 }
 

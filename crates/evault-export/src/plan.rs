@@ -1044,6 +1044,12 @@ fn in_pdfs(
     }
     if bytes_note.is_some() {
         story.photos_note = bytes_note.as_deref();
+        // A shipping file left with nothing to show is not made (its
+        // share of the room stays unused: the shares only grow).
+        let shipping_photos = photos
+            .iter()
+            .any(|(_, e)| photo_part(per_category, e.kind) == Part::Shipping);
+        parts.retain(|p| *p != Part::Shipping || has_carrier || shipping_photos);
     }
     inp.check_share(
         share,
