@@ -588,7 +588,7 @@ fn photos_that_cannot_be_decoded_are_all_named_at_recording_and_left_out_of_the_
         .unwrap();
     let text = pdf_text(tmp.path(), &summary.1);
     assert!(
-        text.contains("3 photos recorded, 1 shown in this bundle's uploads; 2 left out: 2 because their image data cannot be decoded"),
+        text.contains("3 photos recorded, 1 shown in this bundle's uploads; 2 left out: 2 because the image data cannot be decoded"),
         "{text}"
     );
 }

@@ -338,6 +338,30 @@ mod tests {
     }
 
     #[test]
+    fn an_icc_profile_is_converted_to_srgb() {
+        use image::ImageEncoder as _;
+        // A Display P3 picture (iPhones write these) of one muted orange.
+        let p3 = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+        let img = image::RgbImage::from_pixel(16, 16, image::Rgb([200, 100, 50]));
+        let mut png = Vec::new();
+        let mut enc = image::codecs::png::PngEncoder::new(&mut png);
+        enc.set_icc_profile(p3).unwrap();
+        enc.write_image(img.as_raw(), 16, 16, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        let d = decode(&png, 2048, None).unwrap();
+        assert!(
+            d.steps
+                .iter()
+                .any(|s| s.starts_with("colours converted from ICC profile")),
+            "{:?}",
+            d.steps
+        );
+        // In sRGB the same colour needs more red and less green and blue.
+        let p = d.image.get_pixel(8, 8);
+        assert!(p[0] > 205 && p[1] < 98 && p[2] < 48, "{p:?}");
+    }
+
+    #[test]
     fn cmyk_jpeg_keeps_its_colours() {
         // Pure red is no cyan, full magenta and yellow, no black. The
         // encoder stores ink amounts inverted with an Adobe APP14 marker,

@@ -561,7 +561,7 @@ fn flat(
     for (seq, e) in inp.evidence {
         if let Some(why) = undecodable.get(seq) {
             fit.push(line(*seq, e, None, inp.undecodable(why)));
-            gone.add(*seq, e, "because their image data cannot be decoded");
+            gone.add(*seq, e, "because the image data cannot be decoded");
         } else if !is_photo(&e.media_type) && !profile.accepts(&e.media_type) {
             if with_summary && is_source(e.kind) && inp.source(*seq).is_some_and(SourceFile::in_pdf)
             {
@@ -831,7 +831,7 @@ fn in_pdfs(
     for (seq, e) in inp.evidence {
         if let Some(why) = undecodable.get(seq) {
             fit.push(line(*seq, e, None, inp.undecodable(why)));
-            gone.add(*seq, e, "because their image data cannot be decoded");
+            gone.add(*seq, e, "because the image data cannot be decoded");
         } else if is_photo(&e.media_type) && e.image.is_some() {
             photos.push((*seq, e));
         } else if is_source(e.kind) && inp.source(*seq).is_some_and(SourceFile::in_pdf) {
