@@ -341,7 +341,7 @@ fn other_header(r: &mut dyn Whole) -> Result<(u32, u32), String> {
 
 /// The EXIF (read leniently) and XMP of a JPEG, from its APP1 segments.
 /// Stray bytes between segments are skipped, as decoders do.
-fn jpeg_metadata(prefix: &[u8]) -> (Option<Result<exif::Exif, exif::Error>>, Option<String>) {
+fn jpeg_metadata(prefix: &[u8]) -> Metadata {
     const EXIF: &[u8] = b"Exif\0\0";
     const XMP: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
     let (mut exif, mut xmp) = (None, None);

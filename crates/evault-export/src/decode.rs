@@ -265,7 +265,13 @@ fn to_srgb(rgb: &mut RgbImage, icc: &[u8]) -> String {
             "its ICC colour profile {name} is not an RGB profile; colours used as stored"
         );
     }
-    if name.to_ascii_lowercase().contains("srgb") {
+    // "sRGB IEC61966-2.1" and the like; not "DCI-P3 D65 Gamut with sRGB
+    // Transfer" (Samsung), whose primaries are P3.
+    if name
+        .trim_start_matches('"')
+        .to_ascii_lowercase()
+        .starts_with("srgb")
+    {
         return format!("colours already sRGB (ICC profile {name})");
     }
     let srgb = moxcms::ColorProfile::new_srgb();
@@ -340,25 +346,29 @@ mod tests {
     #[test]
     fn an_icc_profile_is_converted_to_srgb() {
         use image::ImageEncoder as _;
-        // A Display P3 picture (iPhones write these) of one muted orange.
-        let p3 = moxcms::ColorProfile::new_display_p3().encode().unwrap();
-        let img = image::RgbImage::from_pixel(16, 16, image::Rgb([200, 100, 50]));
-        let mut png = Vec::new();
-        let mut enc = image::codecs::png::PngEncoder::new(&mut png);
-        enc.set_icc_profile(p3).unwrap();
-        enc.write_image(img.as_raw(), 16, 16, image::ExtendedColorType::Rgb8)
-            .unwrap();
-        let d = decode(&png, 2048, None).unwrap();
-        assert!(
-            d.steps
-                .iter()
-                .any(|s| s.starts_with("colours converted from ICC profile")),
-            "{:?}",
-            d.steps
-        );
-        // In sRGB the same colour needs more red and less green and blue.
-        let p = d.image.get_pixel(8, 8);
-        assert!(p[0] > 205 && p[1] < 98 && p[2] < 48, "{p:?}");
+        // A P3 picture (iPhones and Samsung phones write these) of one
+        // muted orange; Samsung's profile has "sRGB" in its name.
+        for name in ["Display P3", "DCI-P3 D65 Gamut with sRGB Transfer"] {
+            let mut p3 = moxcms::ColorProfile::new_display_p3();
+            p3.description = Some(moxcms::ProfileText::PlainString(name.into()));
+            let img = image::RgbImage::from_pixel(16, 16, image::Rgb([200, 100, 50]));
+            let mut png = Vec::new();
+            let mut enc = image::codecs::png::PngEncoder::new(&mut png);
+            enc.set_icc_profile(p3.encode().unwrap()).unwrap();
+            enc.write_image(img.as_raw(), 16, 16, image::ExtendedColorType::Rgb8)
+                .unwrap();
+            let d = decode(&png, 2048, None).unwrap();
+            assert!(
+                d.steps
+                    .iter()
+                    .any(|s| s.starts_with("colours converted from ICC profile")),
+                "{name}: {:?}",
+                d.steps
+            );
+            // In sRGB the same colour needs more red and less green and blue.
+            let p = d.image.get_pixel(8, 8);
+            assert!(p[0] > 205 && p[1] < 98 && p[2] < 48, "{name}: {p:?}");
+        }
     }
 
     #[test]
