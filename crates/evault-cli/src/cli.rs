@@ -281,9 +281,26 @@ pub struct StampArgs {
     pub tsa: Option<String>,
 }
 
-/// `evault stamp request|attach`.
+/// `evault stamp request|attach|check`.
 #[derive(Debug, Subcommand)]
 pub enum StampCommand {
+    /// Check an RFC 3161 token or reply (DER) against the digest of the data it should stamp,
+    /// when only that hash is at hand. Exit 0: valid (trusted or not, as --tsa-ca decides);
+    /// 1: invalid, with the check that failed named.
+    #[command(group(clap::ArgGroup::new("digest").required(true)))]
+    Check {
+        /// The token (.tst, a CMS ContentInfo) or the TSA's reply (.tsr).
+        token: PathBuf,
+        /// The SHA-256 of the stamped data, in hex.
+        #[arg(long, value_name = "HEX", group = "digest")]
+        sha256: Option<String>,
+        /// The SHA-384 of the stamped data, in hex.
+        #[arg(long, value_name = "HEX", group = "digest")]
+        sha384: Option<String>,
+        /// The SHA-512 of the stamped data, in hex.
+        #[arg(long, value_name = "HEX", group = "digest")]
+        sha512: Option<String>,
+    },
     /// Write a TimeStampReq (DER, SHA-256, nonce, certReq) over the latest checkpoint, recording
     /// a checkpoint first when entries came after it; the vault keeps the request for `attach`.
     Request {

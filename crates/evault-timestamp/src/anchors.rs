@@ -1,5 +1,7 @@
-//! Trust anchors: the TSA root (or TSA) certificates a user chooses to
-//! trust, from a PEM/DER file or a directory of them.
+//! Trust anchors: the TSA root certificates a user chooses to trust, from a
+//! PEM/DER file or a directory of them. A certificate there that is not
+//! self-signed (its issuer is not its subject) is an intermediate: used to
+//! build chains, as OpenSSL's `-untrusted`, not trusted by itself.
 
 use std::path::Path;
 
@@ -9,10 +11,13 @@ use x509_cert::Certificate;
 use crate::cert::Cert;
 use crate::error::{Error, Result};
 
-/// The certificates a time-stamp chain may end at.
+/// The certificates a time-stamp chain may end at, and intermediates.
 #[derive(Clone, Debug, Default)]
 pub struct Anchors {
-    pub(crate) certs: Vec<Cert>,
+    /// Self-signed certificates: where a chain may end.
+    pub(crate) roots: Vec<Cert>,
+    /// Other certificates given: links a chain may use.
+    pub(crate) intermediates: Vec<Cert>,
 }
 
 impl Anchors {
@@ -56,7 +61,7 @@ impl Anchors {
                 "no certificate found (give a PEM file or a folder of .pem/.crt files)".into(),
             ));
         }
-        Ok(Self { certs })
+        Ok(Self::sorted(certs))
     }
 
     /// Reads certificates held in memory: PEM with one or more
@@ -66,7 +71,15 @@ impl Anchors {
             path: "(certificates in memory)".into(),
             why,
         })?;
-        Ok(Self { certs })
+        Ok(Self::sorted(certs))
+    }
+
+    fn sorted(certs: Vec<Cert>) -> Self {
+        let (roots, intermediates) = certs.into_iter().partition(Cert::is_self_issued);
+        Self {
+            roots,
+            intermediates,
+        }
     }
 
     fn parse(bytes: &[u8]) -> std::result::Result<Vec<Cert>, String> {
@@ -85,13 +98,18 @@ impl Anchors {
             .collect()
     }
 
-    /// How many certificates there are.
+    /// How many certificates there are (roots and intermediates).
     pub fn len(&self) -> usize {
-        self.certs.len()
+        self.roots.len() + self.intermediates.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.certs.is_empty()
+        self.len() == 0
+    }
+
+    /// How many are roots (self-signed), where a chain may end.
+    pub fn roots(&self) -> usize {
+        self.roots.len()
     }
 }

@@ -2,6 +2,7 @@
 //! plus x509-cert's view for names, validity and extensions.
 
 use chrono::{DateTime, Utc};
+use const_oid::ObjectIdentifier;
 use der::Decode;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, SubjectKeyIdentifier};
@@ -10,7 +11,7 @@ use crate::asn1::{Tlv, tag};
 use crate::digest::Hash;
 use crate::error::{Error, Result};
 use crate::oids;
-use crate::signature;
+use crate::signature::{self, Scheme};
 
 /// One X.509 certificate and its DER bytes.
 #[derive(Clone, Debug)]
@@ -22,6 +23,7 @@ pub(crate) struct Cert {
 /// Raw parts of a certificate's DER.
 struct Raw<'a> {
     tbs: &'a [u8],
+    sig_alg: (ObjectIdentifier, Option<Tlv<'a>>),
     serial: &'a [u8],
     issuer: &'a [u8],
     subject: &'a [u8],
@@ -46,7 +48,7 @@ impl Cert {
         const WHAT: &str = "certificate";
         let mut outer = Tlv::parse_all(&self.der, WHAT)?.contents(tag::SEQUENCE, WHAT)?;
         let tbs_tlv = outer.expect(tag::SEQUENCE)?;
-        outer.algorithm()?;
+        let sig_alg = outer.algorithm()?;
         let bits = outer.expect(tag::BIT_STRING)?.value;
         outer.end()?;
         let mut tbs = tbs_tlv.contents(tag::SEQUENCE, WHAT)?;
@@ -68,6 +70,7 @@ impl Cert {
         };
         Ok(Raw {
             tbs: tbs_tlv.raw,
+            sig_alg,
             serial,
             issuer,
             subject,
@@ -105,6 +108,30 @@ impl Cert {
         Ok(self.raw()?.serial.to_vec())
     }
 
+    /// Whether its issuer is its subject (a root; its self-signature is
+    /// not what makes it trusted, the user's choice is).
+    pub fn is_self_issued(&self) -> bool {
+        self.raw().is_ok_and(|r| r.issuer == r.subject)
+    }
+
+    /// The DER of each subjectAltName entry (GeneralName).
+    pub fn alt_names(&self) -> Vec<Vec<u8>> {
+        use der::Encode;
+        match self
+            .x509
+            .tbs_certificate()
+            .get_extension::<x509_cert::ext::pkix::SubjectAltName>()
+        {
+            Ok(Some((_, san))) => san.0.iter().filter_map(|n| n.to_der().ok()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The subject's DER.
+    pub fn subject_der(&self) -> Result<Vec<u8>> {
+        Ok(self.raw()?.subject.to_vec())
+    }
+
     /// Whether `issuer`'s subject is this certificate's issuer and its key
     /// signed this certificate.
     pub fn issued_by(&self, issuer: &Cert) -> Result<bool> {
@@ -112,9 +139,11 @@ impl Cert {
         if me.issuer != them.subject {
             return Ok(false);
         }
-        let alg = self.x509.signature_algorithm().oid;
-        let hash = signature::certificate_hash(alg)?;
-        Ok(signature::verify(them.spki, alg, hash, me.tbs, me.signature).is_ok())
+        let scheme = Scheme::of(me.sig_alg.0, me.sig_alg.1)?;
+        let hash = scheme
+            .hash()
+            .ok_or_else(|| Error::invalid("algorithm", "certificate signature names no hash"))?;
+        Ok(signature::verify(them.spki, scheme, hash, me.tbs, me.signature).is_ok())
     }
 
     /// Fails unless `at` is within the certificate's validity period.

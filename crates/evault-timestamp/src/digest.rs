@@ -24,6 +24,10 @@ impl Hash {
             oids::SHA256 => Ok(Self::Sha256),
             oids::SHA384 => Ok(Self::Sha384),
             oids::SHA512 => Ok(Self::Sha512),
+            oids::SHA1 => Err(Error::invalid(
+                check,
+                "SHA-1 is not accepted: evault asks TSAs for SHA-256 and accepts SHA-256, SHA-384 or SHA-512",
+            )),
             other => Err(Error::invalid(
                 check,
                 format!(

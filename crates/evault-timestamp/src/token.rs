@@ -8,7 +8,8 @@ use crate::asn1::{Reader, Tlv, tag};
 use crate::digest::Hash;
 use crate::error::{Error, Malformed, Result};
 use crate::oids;
-use crate::request::{read_imprint, unsigned};
+use crate::request::read_imprint;
+use crate::signature::Scheme;
 
 const RESPONSE: &str = "time-stamp reply";
 const TOKEN: &str = "time-stamp token";
@@ -29,18 +30,62 @@ pub(crate) fn token_of(reply: &[u8]) -> Result<&[u8]> {
         }
     }
     if let Some(bits) = status.optional(tag::BIT_STRING)? {
-        text.push_str(&format!("; failure bits {:02x?}", bits.value));
+        text.push_str(&format!("; failure: {}", failure_names(bits.value)));
     }
     status.end()?;
     // 0 granted, 1 grantedWithMods; anything else carries no usable token.
     if code > 1 {
-        return Err(Error::Refused { status: code, text });
+        let name = match code {
+            2 => "rejection",
+            3 => "waiting",
+            4 => "revocationWarning",
+            5 => "revocationNotification",
+            _ => "unknown",
+        };
+        return Err(Error::Refused {
+            status: code,
+            text: format!(" {name}{text}"),
+        });
     }
     let token = resp
         .optional(tag::SEQUENCE)?
         .ok_or(Malformed::new(RESPONSE, "status granted but no token"))?;
     resp.end()?;
     Ok(token.raw)
+}
+
+/// The names of the bits set in a PKIFailureInfo BIT STRING (RFC 3161
+/// §2.4.2), whose first byte counts the unused bits of the last.
+fn failure_names(bits: &[u8]) -> String {
+    const NAMES: [(usize, &str); 8] = [
+        (0, "badAlg"),
+        (2, "badRequest"),
+        (5, "badDataFormat"),
+        (14, "timeNotAvailable"),
+        (15, "unacceptedPolicy"),
+        (16, "unacceptedExtension"),
+        (17, "addInfoNotAvailable"),
+        (25, "systemFailure"),
+    ];
+    let Some((_, body)) = bits.split_first() else {
+        return "none named".into();
+    };
+    let set = |n: usize| body.get(n / 8).is_some_and(|b| b & (0x80 >> (n % 8)) != 0);
+    let mut names: Vec<String> = NAMES
+        .iter()
+        .filter(|(n, _)| set(*n))
+        .map(|(_, name)| (*name).to_owned())
+        .collect();
+    for n in 0..body.len() * 8 {
+        if set(n) && !NAMES.iter().any(|(k, _)| *k == n) {
+            names.push(format!("bit {n}"));
+        }
+    }
+    if names.is_empty() {
+        "none named".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// Who signed: by issuer and serial number, or by subject key identifier.
@@ -58,7 +103,7 @@ pub(crate) struct Signer<'a> {
     pub digest_oid: ObjectIdentifier,
     /// The signed attributes' contents (the SET's elements).
     pub attrs: &'a [u8],
-    pub algorithm: ObjectIdentifier,
+    pub scheme: Scheme,
     pub signature: &'a [u8],
 }
 
@@ -191,7 +236,8 @@ fn read_signer<'a>(signers: &mut Reader<'a>) -> Result<Signer<'a>> {
         .optional(tag::context(0))?
         .ok_or_else(|| Error::invalid("signed-attributes", "the signer has no signed attributes"))?
         .value;
-    let (algorithm, _) = si.algorithm()?;
+    let (algorithm, params) = si.algorithm()?;
+    let scheme = Scheme::of(algorithm, params)?;
     let signature = si.any()?.octets(WHAT)?;
     si.optional(tag::context(1))?; // unsigned attributes
     si.end()?;
@@ -200,7 +246,7 @@ fn read_signer<'a>(signers: &mut Reader<'a>) -> Result<Signer<'a>> {
         digest,
         digest_oid,
         attrs,
-        algorithm,
+        scheme,
         signature,
     })
 }
@@ -208,13 +254,19 @@ fn read_signer<'a>(signers: &mut Reader<'a>) -> Result<Signer<'a>> {
 /// The TSTInfo facts evault checks and shows (RFC 3161 §2.4.2).
 #[derive(Clone, Debug)]
 pub(crate) struct TstInfo {
-    pub policy: ObjectIdentifier,
+    /// The policy in dotted form (read by hand: an arc may exceed what
+    /// const-oid holds, and the policy is only shown).
+    pub policy: String,
     pub hash: Hash,
     pub imprint: Vec<u8>,
     pub serial: Vec<u8>,
     pub gen_time: DateTime<Utc>,
     pub accuracy_micros: Option<u64>,
+    /// The nonce's DER INTEGER contents (two's complement: some TSAs send
+    /// negative nonces).
     pub nonce: Option<Vec<u8>>,
+    /// The `tsa` GeneralName's DER, when the TSA names itself.
+    pub tsa_name: Option<Vec<u8>>,
 }
 
 impl TstInfo {
@@ -223,7 +275,14 @@ impl TstInfo {
         if tst.any()?.small(TST)? != 1 {
             return Err(Malformed::new(TST, "version is not 1").into());
         }
-        let policy = tst.any()?.oid(TST)?;
+        let policy_tlv = tst.any()?;
+        if policy_tlv.tag != tag::OID {
+            return Err(Malformed::new(TST, "expected the policy object identifier").into());
+        }
+        let policy = oid_text(policy_tlv.value).ok_or(Malformed::new(
+            TST,
+            "the policy object identifier is not valid DER",
+        ))?;
         let (hash, imprint) = read_imprint(&mut tst, TST)?;
         let serial = tst.any()?.integer(TST)?.to_vec();
         let gen_time = generalized_time(tst.expect(tag::GENERALIZED_TIME)?.value)?;
@@ -233,10 +292,18 @@ impl TstInfo {
         };
         tst.optional(tag::BOOLEAN)?; // ordering
         let nonce = match tst.optional(tag::INTEGER)? {
-            Some(n) => Some(unsigned(n.integer(TST)?, TST)?.to_vec()),
+            Some(n) => Some(n.integer(TST)?.to_vec()),
             None => None,
         };
-        tst.optional(tag::context(0))?; // tsa name
+        let tsa_name = match tst.optional(tag::context(0))? {
+            Some(name) => {
+                let mut r = name.contents(tag::context(0), TST)?;
+                let general_name = r.any()?;
+                r.end()?;
+                Some(general_name.raw.to_vec())
+            }
+            None => None,
+        };
         tst.optional(tag::context(1))?; // extensions
         tst.end()?;
         Ok(Self {
@@ -247,8 +314,42 @@ impl TstInfo {
             gen_time,
             accuracy_micros,
             nonce,
+            tsa_name,
         })
     }
+}
+
+/// An OBJECT IDENTIFIER's contents in dotted form, for arcs of any size up
+/// to 128 bits; `None` when the encoding is not valid DER.
+pub(crate) fn oid_text(bytes: &[u8]) -> Option<String> {
+    let mut arcs: Vec<u128> = Vec::new();
+    let mut value: u128 = 0;
+    let mut fresh = true;
+    for &b in bytes {
+        if fresh && b == 0x80 {
+            return None; // a leading zero group
+        }
+        value = value.checked_mul(128)?.checked_add(u128::from(b & 0x7f))?;
+        fresh = b & 0x80 == 0;
+        if fresh {
+            arcs.push(value);
+            value = 0;
+        }
+    }
+    if !fresh || arcs.is_empty() {
+        return None;
+    }
+    let first = arcs[0];
+    let (a, b) = match first {
+        0..40 => (0, first),
+        40..80 => (1, first - 40),
+        _ => (2, first - 80),
+    };
+    let mut text = format!("{a}.{b}");
+    for arc in &arcs[1..] {
+        text.push_str(&format!(".{arc}"));
+    }
+    Some(text)
 }
 
 /// Accuracy ::= SEQUENCE { seconds INTEGER OPT, millis [0] OPT, micros [1] OPT }.

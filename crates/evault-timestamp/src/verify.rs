@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use sha1::{Digest, Sha1};
 
 use crate::anchors::Anchors;
+use der::Decode;
+
 use crate::asn1::{Reader, Tlv, tag};
 use crate::cert::Cert;
 use crate::digest::Hash;
@@ -90,17 +92,78 @@ pub fn check_reply(reply: &[u8], expected: &Expected<'_>, anchors: &Anchors) -> 
 
 /// Checks a DER TimeStampToken (CMS ContentInfo) against `expected` and `anchors`.
 pub fn check_token(token: &[u8], expected: &Expected<'_>, anchors: &Anchors) -> Result<Stamp> {
+    check(
+        token,
+        Imprint::Message(expected.message),
+        expected.nonce,
+        anchors,
+    )
+}
+
+/// Checks a DER TimeStampToken (CMS ContentInfo) or TimeStampResp against
+/// a known imprint: the `hash` digest of the stamped data, when only the
+/// hash is at hand. The verdicts are those of [`check_token`].
+pub fn check_token_digest(
+    token_or_reply: &[u8],
+    hash: Hash,
+    digest: &[u8],
+    anchors: &Anchors,
+) -> Result<Stamp> {
+    let token = match token_of(token_or_reply) {
+        Ok(token) => token,
+        // Not a reply: taken as a token (its own errors then say why).
+        Err(Error::Malformed(_)) => token_or_reply,
+        Err(e) => return Err(e),
+    };
+    check(token, Imprint::Digest(hash, digest), None, anchors)
+}
+
+/// What the token's imprint must be.
+#[derive(Clone, Copy)]
+enum Imprint<'a> {
+    /// The hash of this message, with the token's hash algorithm.
+    Message(&'a [u8]),
+    /// This digest, with this algorithm.
+    Digest(Hash, &'a [u8]),
+}
+
+fn check(
+    token: &[u8],
+    imprint: Imprint<'_>,
+    nonce: Option<&[u8]>,
+    anchors: &Anchors,
+) -> Result<Stamp> {
     let signed = SignedToken::parse(token)?;
     let tst = TstInfo::parse(signed.tst_info)?;
 
-    if tst.hash.digest(expected.message) != tst.imprint {
-        return Err(Error::invalid(
-            "imprint",
-            "the token is over other data than this checkpoint",
-        ));
+    match imprint {
+        Imprint::Message(message) if tst.hash.digest(message) != tst.imprint => {
+            return Err(Error::invalid(
+                "imprint",
+                "the token is over other data than this checkpoint",
+            ));
+        }
+        Imprint::Digest(hash, _) if hash != tst.hash => {
+            return Err(Error::invalid(
+                "imprint",
+                format!(
+                    "the token's imprint is a {} digest, not {}",
+                    tst.hash.name(),
+                    hash.name()
+                ),
+            ));
+        }
+        Imprint::Digest(_, digest) if digest != tst.imprint => {
+            return Err(Error::invalid(
+                "imprint",
+                "the token is over other data than the digest given",
+            ));
+        }
+        _ => {}
     }
-    if let Some(nonce) = expected.nonce
-        && tst.nonce.as_deref() != Some(nonce)
+    // The request's nonce is unsigned; the token's is a DER INTEGER.
+    if let Some(nonce) = nonce
+        && tst.nonce.as_deref() != Some(&integer_contents(nonce)[..])
     {
         return Err(Error::invalid(
             "nonce",
@@ -128,19 +191,21 @@ pub fn check_token(token: &[u8], expected: &Expected<'_>, anchors: &Anchors) -> 
         ));
     }
 
-    let pool = signed
+    let mut pool = signed
         .certs
         .iter()
         .map(|der| Cert::from_der(der))
         .collect::<Result<Vec<_>>>()?;
     // The token must carry it (certReq): then whether it verifies does not
     // depend on which anchors the checker happens to hold.
-    let cert = pool.iter().find(|c| c.is(&signer.id)).ok_or_else(|| {
+    let at = pool.iter().position(|c| c.is(&signer.id)).ok_or_else(|| {
         Error::invalid(
             "certificate",
             "the token does not carry the TSA's certificate (request with certReq set)",
         )
     })?;
+    let cert = pool.remove(at);
+    let cert = &cert;
     check_ess_cert_ids(
         signer.attribute(oids::SIGNING_CERTIFICATE)?,
         signer.attribute(oids::SIGNING_CERTIFICATE_V2)?,
@@ -149,19 +214,23 @@ pub fn check_token(token: &[u8], expected: &Expected<'_>, anchors: &Anchors) -> 
     cert.check_time_stamping_eku()?;
     crate::signature::verify(
         cert.spki()?,
-        signer.algorithm,
+        signer.scheme,
         signer.digest,
         &signer.signed_bytes(),
         signer.signature,
     )?;
     cert.valid_at(tst.gen_time)?;
+    if let Some(name) = &tst.tsa_name {
+        check_tsa_name(name, cert)?;
+    }
 
-    let trust = trust(cert, &pool, anchors, tst.gen_time)?;
+    pool.extend(anchors.intermediates.iter().cloned());
+    let trust = trust(cert, &pool, anchors, tst.gen_time);
     Ok(Stamp {
         time: tst.gen_time,
         accuracy_micros: tst.accuracy_micros,
         serial: hex(&tst.serial),
-        policy: tst.policy.to_string(),
+        policy: tst.policy,
         tsa: cert.subject(),
         tsa_cert_sha256: hex(&cert.digest(Hash::Sha256)),
         hash: tst.hash,
@@ -225,57 +294,147 @@ fn check_ess_cert_id(attr: Tlv<'_>, cert: &Cert, v2: bool) -> Result<()> {
     Ok(())
 }
 
-/// Follows issuers from the signer through the token's certificates to an
-/// anchor; every certificate must be valid at the stamped time.
-fn trust(signer: &Cert, pool: &[Cert], anchors: &Anchors, at: DateTime<Utc>) -> Result<Trust> {
-    if anchors.is_empty() {
-        return Ok(Trust::NotTrusted {
-            why: "no trust anchors given".into(),
-        });
+/// The TSTInfo's `tsa` field, when present, must name the signer (RFC 3161
+/// §2.4.2; OpenSSL checks it too): a directoryName equal to the
+/// certificate's subject, or a name among its subjectAltName entries.
+fn check_tsa_name(general_name: &[u8], cert: &Cert) -> Result<()> {
+    const DIRECTORY_NAME: u8 = tag::context(4);
+    let name = Tlv::parse_all(general_name, "TSTInfo tsa name")?;
+    if name.tag == DIRECTORY_NAME {
+        let mut r = name.contents(DIRECTORY_NAME, "TSTInfo tsa name")?;
+        let dn = r.expect(tag::SEQUENCE)?;
+        r.end()?;
+        let subject = cert.subject_der()?;
+        if dn.raw == subject.as_slice() || same_name(dn.raw, &subject) {
+            return Ok(());
+        }
+        return Err(Error::invalid(
+            "tsa-name",
+            format!(
+                "the token names its TSA {}, but {} signed it",
+                x509_cert::name::Name::from_der(dn.raw)
+                    .map_or_else(|_| "(unreadable name)".into(), |n| n.to_string()),
+                cert.subject()
+            ),
+        ));
     }
+    if cert
+        .alt_names()
+        .iter()
+        .any(|alt| alt.as_slice() == general_name)
+    {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "tsa-name",
+        format!(
+            "the token names its TSA by a name that {} (the signer) does not carry",
+            cert.subject()
+        ),
+    ))
+}
+
+/// Two DER Names that differ only in string types, case or spacing (as
+/// OpenSSL's canonical comparison allows).
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    let canon = |der: &[u8]| {
+        x509_cert::name::Name::from_der(der).ok().map(|n| {
+            n.to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        })
+    };
+    matches!((canon(a), canon(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// The DER INTEGER contents of an unsigned big-endian number.
+fn integer_contents(unsigned: &[u8]) -> Vec<u8> {
+    let trimmed = match unsigned.iter().position(|b| *b != 0) {
+        Some(i) => &unsigned[i..],
+        None => &[0][..],
+    };
+    let mut out = Vec::with_capacity(trimmed.len() + 1);
+    if trimmed[0] & 0x80 != 0 {
+        out.push(0);
+    }
+    out.extend_from_slice(trimmed);
+    out
+}
+
+/// Follows issuers from the signer through the token's certificates and
+/// the intermediates given to a root anchor; every certificate must be
+/// valid at the stamped time. Whatever stops the walk (a weak or
+/// unsupported algorithm above the TSA certificate included) makes the
+/// verdict "not trusted", never "invalid": that is for the token's own
+/// signature, imprint and attributes.
+fn trust(signer: &Cert, pool: &[Cert], anchors: &Anchors, at: DateTime<Utc>) -> Trust {
+    if anchors.roots.is_empty() {
+        let why = if anchors.intermediates.is_empty() {
+            "no trust anchors given".to_owned()
+        } else {
+            format!(
+                "no trust anchors given: the {} certificate(s) given are not self-signed, so they serve only as intermediates",
+                anchors.intermediates.len()
+            )
+        };
+        return Trust::NotTrusted { why };
+    }
+    let not_trusted = |why: String| Trust::NotTrusted { why };
     let mut current = signer;
     for _ in 0..MAX_CHAIN {
-        if let Some(a) = anchors.certs.iter().find(|a| a.der == current.der) {
-            return Ok(Trust::Trusted {
+        if let Some(a) = anchors.roots.iter().find(|a| a.der == current.der) {
+            return Trust::Trusted {
                 anchor: a.subject(),
-            });
+            };
         }
         // A candidate that is not valid at the stamped time is skipped, not
         // fatal: a renewed certificate of the same name may follow it.
-        for a in &anchors.certs {
-            if a.valid_at(at).is_ok() && current.issued_by(a)? {
-                return Ok(Trust::Trusted {
-                    anchor: a.subject(),
-                });
+        let mut refused = None;
+        for a in &anchors.roots {
+            match current.issued_by(a) {
+                Ok(true) if a.valid_at(at).is_ok() => {
+                    return Trust::Trusted {
+                        anchor: a.subject(),
+                    };
+                }
+                Err(e) => refused = Some(e),
+                _ => {}
             }
         }
         let mut next = None;
         for c in pool {
-            if c.der != current.der
-                && c.is_ca()
-                && c.valid_at(at).is_ok()
-                && current.issued_by(c)?
-            {
-                next = Some(c);
-                break;
+            if c.der == current.der || !c.is_ca() || c.valid_at(at).is_err() {
+                continue;
+            }
+            match current.issued_by(c) {
+                Ok(true) => {
+                    next = Some(c);
+                    break;
+                }
+                Err(e) => refused = Some(e),
+                Ok(false) => {}
             }
         }
-        match next {
-            Some(c) => current = c,
-            None => {
-                return Ok(Trust::NotTrusted {
-                    why: format!(
-                        "the chain ends at {}, issued by {}, which is not among the trust anchors valid at the stamped time",
-                        current.subject(),
-                        current.x509.tbs_certificate().issuer()
-                    ),
-                });
+        match (next, refused) {
+            (Some(c), _) => current = c,
+            (None, Some(e)) => {
+                return not_trusted(format!(
+                    "the chain stops at {}: its issuer's signature on it cannot be checked ({e})",
+                    current.subject()
+                ));
+            }
+            (None, None) => {
+                return not_trusted(format!(
+                    "the chain ends at {}, issued by {}, which is not among the trust anchors valid at the stamped time",
+                    current.subject(),
+                    current.x509.tbs_certificate().issuer()
+                ));
             }
         }
     }
-    Ok(Trust::NotTrusted {
-        why: format!("no anchor within {MAX_CHAIN} certificates"),
-    })
+    not_trusted(format!("no anchor within {MAX_CHAIN} certificates"))
 }
 
 /// Lowercase hex.

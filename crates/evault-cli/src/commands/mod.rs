@@ -47,6 +47,16 @@ pub fn run(cli: Cli) -> Result<Status> {
                 stamp::request(g, &order, &output)
             }
             (Some(StampCommand::Attach { order, reply }), _, _) => stamp::attach(g, &order, &reply),
+            (
+                Some(StampCommand::Check {
+                    token,
+                    sha256,
+                    sha384,
+                    sha512,
+                }),
+                _,
+                _,
+            ) => stamp::check(g, &token, sha256, sha384, sha512),
             (None, Some(order), Some(url)) => stamp::over_http(g, &order, &url),
             (None, _, _) => Err(anyhow::anyhow!(
                 "usage: evault stamp ORDER --tsa URL, or evault stamp request|attach (see --help)"

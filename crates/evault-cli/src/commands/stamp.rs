@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use evault_core::timestamp::{Anchors, Stamp, Trust};
+use evault_core::timestamp::{Anchors, Hash, Stamp, Trust};
 use evault_core::{OrderId, Vault};
 
 use crate::cli::Global;
@@ -102,6 +102,56 @@ fn record(
         );
     }
     Ok(Status::Ok)
+}
+
+pub fn check(
+    g: &Global,
+    token: &Path,
+    sha256: Option<String>,
+    sha384: Option<String>,
+    sha512: Option<String>,
+) -> Result<Status> {
+    let (hash, hex, flag) = match (sha256, sha384, sha512) {
+        (Some(h), _, _) => (Hash::Sha256, h, "--sha256"),
+        (_, Some(h), _) => (Hash::Sha384, h, "--sha384"),
+        (_, _, Some(h)) => (Hash::Sha512, h, "--sha512"),
+        _ => bail!("give the digest of the stamped data: --sha256, --sha384 or --sha512 HEX"),
+    };
+    let want = hash.digest(b"").len();
+    let digest = parse_hex(hex.trim())
+        .filter(|d| d.len() == want)
+        .ok_or_else(|| anyhow!("{flag}: expected {} hex digits, got {hex:?}", want * 2))?;
+    let bytes = read_reply(token)?;
+    let anchors = settings::tsa_anchors(g)?;
+    match evault_core::timestamp::check_token_digest(&bytes, hash, &digest, &anchors) {
+        Ok(stamp) => {
+            out!("{}: {}", token.display(), describe(&stamp));
+            out!("  time      {}", evault_core::stamp_time(&stamp));
+            out!("  tsa       {}", stamp.tsa);
+            out!("  serial    {}", stamp.serial);
+            out!("  policy    {}", stamp.policy);
+            out!("  imprint   {} {}", stamp.hash.name(), hex_of(&digest));
+            Ok(Status::Ok)
+        }
+        Err(e) => {
+            out!("{}: INVALID: {e}", token.display());
+            Ok(Status::Problem)
+        }
+    }
+}
+
+fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `valid and trusted (chains to CN=...)` or `valid, TSA not trusted (why)`.
