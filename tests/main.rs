@@ -20,4 +20,5 @@ mod sniffing;
 mod stamp;
 mod tamper;
 mod tsa;
+mod tsa_tokens;
 mod util;
