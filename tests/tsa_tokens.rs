@@ -445,7 +445,7 @@ fn chain(dir: &Path, chain_digest: &str) {
         "openssl req -new -newkey rsa:2048 -nodes -keyout int.key -out int.csr -subj '/CN=Chain Intermediate' -config x.cnf",
     );
     sh(&format!(
-        "openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -CAcreateserial -out int.pem -days 3650 -{chain_digest} -extfile x.cnf -extensions ca"
+        "openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -CAcreateserial -out int.pem -days 3650 {chain_digest} -extfile x.cnf -extensions ca"
     ));
     sh(
         "openssl req -new -newkey rsa:2048 -nodes -keyout tsa.key -out tsa.csr -subj '/CN=Chain TSA' -config x.cnf",
@@ -457,12 +457,27 @@ fn chain(dir: &Path, chain_digest: &str) {
 
 #[test]
 fn intermediates_given_with_the_anchors_complete_a_chain_and_weak_links_mean_not_trusted() {
-    for weak in [false, true] {
+    // The intermediate signed by the root with SHA-256, SHA-1, or RSASSA-PSS
+    // (as D-Trust's are).
+    for (how, weak) in [
+        ("-sha256", false),
+        ("-sha1", true),
+        (
+            "-sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32",
+            false,
+        ),
+    ] {
         let tsa = Tsa {
             dir: tempfile::tempdir().unwrap(),
         };
         let dir = tsa.dir.path();
-        chain(dir, if weak { "sha1" } else { "sha256" });
+        chain(dir, how);
+        if how.contains("pss") {
+            let text = ok(Command::new("openssl")
+                .args(["x509", "-noout", "-text", "-in", "int.pem"])
+                .current_dir(dir));
+            assert!(text.contains("rsassaPss"), "{text}");
+        }
         fs::copy(dir.join("root.pem"), dir.join("ca.pem")).unwrap();
         let message = b"evault-checkpoint/1\nsize 4\n";
         // The token carries the TSA's certificate only.
