@@ -143,7 +143,15 @@ impl Cert {
         let hash = scheme
             .hash()
             .ok_or_else(|| Error::invalid("algorithm", "certificate signature names no hash"))?;
-        Ok(signature::verify(them.spki, scheme, hash, me.tbs, me.signature).is_ok())
+        // A signature that does not match: not this issuer. A key or curve
+        // evault cannot use: the question cannot be answered (an error).
+        match signature::verify(them.spki, scheme, hash, me.tbs, me.signature) {
+            Ok(()) => Ok(true),
+            Err(Error::Invalid {
+                check: "signature", ..
+            }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Fails unless `at` is within the certificate's validity period.
