@@ -319,35 +319,76 @@ impl TstInfo {
     }
 }
 
-/// An OBJECT IDENTIFIER's contents in dotted form, for arcs of any size up
-/// to 128 bits; `None` when the encoding is not valid DER.
+/// An OBJECT IDENTIFIER's contents in dotted form, whatever the size of
+/// its arcs; `None` when the encoding is not valid DER.
 pub(crate) fn oid_text(bytes: &[u8]) -> Option<String> {
-    let mut arcs: Vec<u128> = Vec::new();
-    let mut value: u128 = 0;
-    let mut fresh = true;
+    // Each arc as base-128 groups, turned into decimal digits by hand (an
+    // arc may exceed every integer type: 2.25.<UUID> or text as arcs).
+    let mut arcs: Vec<Vec<u8>> = Vec::new();
+    let mut groups = Vec::new();
     for &b in bytes {
-        if fresh && b == 0x80 {
+        if groups.is_empty() && b == 0x80 {
             return None; // a leading zero group
         }
-        value = value.checked_mul(128)?.checked_add(u128::from(b & 0x7f))?;
-        fresh = b & 0x80 == 0;
-        if fresh {
-            arcs.push(value);
-            value = 0;
+        groups.push(b & 0x7f);
+        if b & 0x80 == 0 {
+            arcs.push(std::mem::take(&mut groups));
         }
     }
-    if !fresh || arcs.is_empty() {
+    if !groups.is_empty() || arcs.is_empty() {
         return None;
     }
-    let first = arcs[0];
-    let (a, b) = match first {
-        0..40 => (0, first),
-        40..80 => (1, first - 40),
-        _ => (2, first - 80),
+    let decimal = |groups: &[u8], minus: u8| -> String {
+        // Little-endian base-10 digits.
+        let mut digits = vec![0u8];
+        for g in groups {
+            let mut carry = u32::from(*g);
+            for d in &mut digits {
+                let v = u32::from(*d) * 128 + carry;
+                *d = (v % 10) as u8;
+                carry = v / 10;
+            }
+            while carry > 0 {
+                digits.push((carry % 10) as u8);
+                carry /= 10;
+            }
+        }
+        // Less the first arc's share of the first subidentifier (0, 40 or
+        // 80; never more than the value).
+        let (mut rest, mut borrow) = (minus, 0u8);
+        for d in &mut digits {
+            if rest == 0 && borrow == 0 {
+                break;
+            }
+            let sub = rest % 10 + borrow;
+            rest /= 10;
+            if *d >= sub {
+                *d -= sub;
+                borrow = 0;
+            } else {
+                *d = *d + 10 - sub;
+                borrow = 1;
+            }
+        }
+        while digits.len() > 1 && digits.last() == Some(&0) {
+            digits.pop();
+        }
+        digits.iter().rev().map(|d| char::from(b'0' + d)).collect()
     };
-    let mut text = format!("{a}.{b}");
+    // The first subidentifier is 40 * first + second (first 0, 1 or 2).
+    let first: u128 = arcs[0]
+        .iter()
+        .take(3)
+        .fold(0u128, |v, g| (v << 7) | u128::from(*g));
+    let (a, minus) = match (arcs[0].len(), first) {
+        (1..=3, 0..40) => (0, 0),
+        (1..=3, 40..80) => (1, 40),
+        _ => (2, 80),
+    };
+    let mut text = format!("{a}.{}", decimal(&arcs[0], minus));
     for arc in &arcs[1..] {
-        text.push_str(&format!(".{arc}"));
+        text.push('.');
+        text.push_str(&decimal(arc, 0));
     }
     Some(text)
 }
@@ -409,6 +450,48 @@ fn generalized_time(value: &[u8]) -> Result<DateTime<Utc>, Malformed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn object_identifiers_of_any_size_read_as_dotted_text() {
+        let enc = |arcs: &[&str]| {
+            // Encodes decimal arcs of any size (via u128 here: enough for tests).
+            let v: Vec<u128> = arcs.iter().map(|a| a.parse().unwrap()).collect();
+            let mut out = Vec::new();
+            for arc in std::iter::once(v[0] * 40 + v[1]).chain(v[2..].iter().copied()) {
+                let mut g = vec![(arc & 0x7f) as u8];
+                let mut x = arc >> 7;
+                while x > 0 {
+                    g.push((x & 0x7f) as u8 | 0x80);
+                    x >>= 7;
+                }
+                g.reverse();
+                out.extend(g);
+            }
+            out
+        };
+        for oid in [
+            "1.2.840.113549.1.9.16.1.4",
+            "0.9.2342.19200300.100.1.1",
+            "2.5.4.97",
+            "2.999.3",
+            "2.25.340282366920938463463374607431768211455",
+        ] {
+            let arcs: Vec<&str> = oid.split('.').collect();
+            assert_eq!(oid_text(&enc(&arcs)).as_deref(), Some(oid));
+        }
+        // An arc beyond 128 bits: 2^140, written by hand in base 128.
+        let mut big = vec![0x2a];
+        big.push(0x80 | 0x01);
+        big.extend([0x80; 19]);
+        big.push(0x00);
+        assert_eq!(
+            oid_text(&big).as_deref(),
+            Some("1.2.1393796574908163946345982392040522594123776")
+        );
+        assert_eq!(oid_text(&[0x2a, 0x80, 0x01]), None); // leading zero group
+        assert_eq!(oid_text(&[0x2a, 0x86]), None); // cut short
+        assert_eq!(oid_text(&[]), None);
+    }
 
     #[test]
     fn generalized_times() {
