@@ -139,6 +139,21 @@ struct Spec<'a> {
     certs: Vec<Vec<u8>>,
 }
 
+impl<'a> Spec<'a> {
+    /// A plain token over `message`: policy 1.2.3.4.1, no nonce, no `tsa`
+    /// name, PKCS#1 v1.5, carrying `certs`.
+    fn new(message: &'a [u8], certs: Vec<Vec<u8>>) -> Self {
+        Self {
+            message,
+            policy: "1.2.3.4.1",
+            nonce: None,
+            tsa_name: None,
+            pss: false,
+            certs,
+        }
+    }
+}
+
 /// A TimeStampResp (granted) holding a token signed by `tsa`'s key.
 fn reply(tsa: &Tsa, spec: &Spec<'_>) -> Vec<u8> {
     let dir = tsa.dir.path();
@@ -271,14 +286,7 @@ fn negative_nonces_long_policies_and_tsa_names_verify_as_openssl_says() {
     let message = b"evault-checkpoint/1\nsize 2\n";
     let anchors = Anchors::load(&tsa.ca()).unwrap();
     let cert = tsa.cert_der();
-    let base = || Spec {
-        message,
-        policy: "1.2.3.4.1",
-        nonce: None,
-        tsa_name: None,
-        pss: false,
-        certs: vec![cert.clone(), der_of(&tsa.ca())],
-    };
+    let base = || Spec::new(message, vec![cert.clone(), der_of(&tsa.ca())]);
     // A negative nonce (some EU TSAs send them), stored with no nonce expected.
     let negative = reply(
         &tsa,
@@ -354,12 +362,9 @@ fn rsa_pss_tokens_verify_with_their_parameters_checked() {
     let message = b"evault-checkpoint/1\nsize 3\n";
     let anchors = Anchors::load(&tsa.ca()).unwrap();
     let spec = Spec {
-        message,
-        policy: "1.2.3.4.1",
         nonce: Some(vec![0x42]),
-        tsa_name: None,
         pss: true,
-        certs: vec![tsa.cert_der()],
+        ..Spec::new(message, vec![tsa.cert_der()])
     };
     let r = reply(&tsa, &spec);
     assert_eq!(ours(&r, message, Some(&[0x42]), &anchors), "trusted");
@@ -481,17 +486,7 @@ fn intermediates_given_with_the_anchors_complete_a_chain_and_weak_links_mean_not
         fs::copy(dir.join("root.pem"), dir.join("ca.pem")).unwrap();
         let message = b"evault-checkpoint/1\nsize 4\n";
         // The token carries the TSA's certificate only.
-        let r = reply(
-            &tsa,
-            &Spec {
-                message,
-                policy: "1.2.3.4.1",
-                nonce: None,
-                tsa_name: None,
-                pss: false,
-                certs: vec![tsa.cert_der()],
-            },
-        );
+        let r = reply(&tsa, &Spec::new(message, vec![tsa.cert_der()]));
         let root_only = Anchors::load(&dir.join("root.pem")).unwrap();
         let both_pem = [
             fs::read(dir.join("root.pem")).unwrap(),
@@ -547,17 +542,7 @@ fn a_token_checks_against_a_digest_and_refused_replies_name_their_failure() {
     let tsa = Tsa::new(Alg::Rsa, "Digest");
     let tmp = tempfile::tempdir().unwrap();
     let message = b"the stamped data lives elsewhere";
-    let r = reply(
-        &tsa,
-        &Spec {
-            message,
-            policy: "1.2.3.4.1",
-            nonce: None,
-            tsa_name: None,
-            pss: false,
-            certs: vec![tsa.cert_der()],
-        },
-    );
+    let r = reply(&tsa, &Spec::new(message, vec![tsa.cert_der()]));
     let anchors = Anchors::load(&tsa.ca()).unwrap();
     let digest = Sha256::digest(message);
     let stamp = check_token_digest(&r, Hash::Sha256, &digest, &anchors).unwrap();
