@@ -75,6 +75,16 @@ fn big_photo(seed: u64) -> Vec<u8> {
     out
 }
 
+/// The bytes of the member whose name ends with `suffix`.
+pub(crate) fn find_member(files: &[(String, Vec<u8>)], suffix: &str) -> Vec<u8> {
+    files
+        .iter()
+        .find(|(n, _)| n.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no {suffix}"))
+        .1
+        .clone()
+}
+
 /// The members of a zip: name -> bytes.
 pub(crate) fn members(zip: &Path) -> Vec<(String, Vec<u8>)> {
     let mut z = zip::ZipArchive::new(fs::File::open(zip).unwrap()).unwrap();

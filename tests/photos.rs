@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::export::{ORDER, export, members};
+use crate::export::{ORDER, export, find_member, members};
 use crate::util::{evault, ok, run};
 
 /// 64x48 pixels: the left half red, the right half blue.
@@ -351,14 +351,8 @@ fn an_iphone_style_heic_is_recorded_as_displayed_and_exported_upright_to_every_p
         let (code, stdout, err) = export(&vault, &out, &["--platform", platform]);
         assert_eq!(code, 0, "{platform}: {stdout}{err}");
         assert!(!err.contains("left out"), "{platform}: {err}");
-        let derivation: serde_json::Value = serde_json::from_slice(
-            &members(&out)
-                .into_iter()
-                .find(|(n, _)| n.ends_with("evault/derivation.json"))
-                .unwrap()
-                .1,
-        )
-        .unwrap();
+        let derivation: serde_json::Value =
+            serde_json::from_slice(&find_member(&members(&out), "evault/derivation.json")).unwrap();
         let made_by = derivation
             .as_array()
             .unwrap()
@@ -561,11 +555,8 @@ fn photos_that_cannot_be_decoded_are_all_named_at_recording_and_left_out_of_the_
         );
     }
     let files = members(&out);
-    let fit_report = files
-        .iter()
-        .find(|(n, _)| n.ends_with("evault/fit-report.txt"))
-        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
-        .unwrap();
+    let fit_report =
+        String::from_utf8_lossy(&find_member(&files, "evault/fit-report.txt")).into_owned();
     assert_eq!(
         fit_report
             .matches("left out: the image cannot be decoded")
@@ -582,11 +573,7 @@ fn photos_that_cannot_be_decoded_are_all_named_at_recording_and_left_out_of_the_
         3
     );
     // The summary counts what it shows.
-    let summary = files
-        .iter()
-        .find(|(n, _)| n.ends_with("data/summary.pdf"))
-        .unwrap();
-    let text = pdf_text(tmp.path(), &summary.1);
+    let text = pdf_text(tmp.path(), &find_member(&files, "data/summary.pdf"));
     assert!(
         text.contains("3 photos recorded, 1 shown in this bundle's uploads; 2 left out: 2 because the image data cannot be decoded"),
         "{text}"
@@ -624,11 +611,7 @@ fn a_file_cap_leaves_out_the_least_important_photos_and_the_summary_says_so() {
             .any(|l| l.contains("01-label.jpg <- ") && l.contains("label-IMG_9.jpg")),
         "{stdout}"
     );
-    let summary = members(&out)
-        .into_iter()
-        .find(|(n, _)| n.ends_with("data/summary.pdf"))
-        .unwrap();
-    let text = pdf_text(tmp.path(), &summary.1);
+    let text = pdf_text(tmp.path(), &find_member(&members(&out), "data/summary.pdf"));
     assert!(
         text.contains("7 photos recorded, 5 shown in this bundle's uploads; 2 left out: 2 because ebay takes at most 5 files"),
         "{text}"
@@ -678,11 +661,7 @@ fn a_camera_time_only_in_xmp_is_read_there_and_said_so() {
     let out = tmp.path().join("ebay.zip");
     let (code, stdout, err) = export(&vault, &out, &[]);
     assert_eq!(code, 0, "{stdout}{err}");
-    let summary = members(&out)
-        .into_iter()
-        .find(|(n, _)| n.ends_with("data/summary.pdf"))
-        .unwrap();
-    let text = pdf_text(tmp.path(), &summary.1);
+    let text = pdf_text(tmp.path(), &find_member(&members(&out), "data/summary.pdf"));
     assert_eq!(
         text.matches("no camera time in the file").count(),
         1,

@@ -432,7 +432,7 @@ fn stamp_over_http_records_a_checked_reply() {
 
 #[test]
 fn stamped_bundles_carry_tokens_that_openssl_and_verify_bundle_check() {
-    use crate::export::{ORDER as SAMPLE, disputed, export, members, rewrite};
+    use crate::export::{ORDER as SAMPLE, disputed, export, find_member, members, rewrite};
     let tsa = Tsa::new(Alg::Rsa, "Bundle");
     let tmp = tempfile::tempdir().unwrap();
     let vault = disputed(tmp.path(), 0, "stripe");
@@ -519,15 +519,6 @@ fn stamped_bundles_carry_tokens_that_openssl_and_verify_bundle_check() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("is missing (or over 1 MiB)"), "{out}");
     assert!(out.contains("matches no valid stamp entry"), "{out}");
-}
-
-fn find_member(files: &[(String, Vec<u8>)], suffix: &str) -> Vec<u8> {
-    files
-        .iter()
-        .find(|(n, _)| n.ends_with(suffix))
-        .unwrap_or_else(|| panic!("no {suffix}"))
-        .1
-        .clone()
 }
 
 #[test]
