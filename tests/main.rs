@@ -1,6 +1,7 @@
 //! Integration tests: the library and the real `evault` binary, on real files.
 //! Run with `cargo test --workspace` (which also builds the binary).
 
+mod accounts;
 mod cli;
 mod concurrency;
 mod crash;
@@ -16,6 +17,8 @@ mod keys;
 mod photos;
 mod progress;
 mod readers;
+mod serve;
+mod serve_util;
 mod sniffing;
 mod stamp;
 mod tamper;

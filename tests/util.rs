@@ -205,7 +205,8 @@ impl Drop for Tmpfs {
 
 /// The real programs the tests drive, and what installs each one
 /// (`scripts/test` installs them all when missing).
-const PEERS: [(&str, &str); 9] = [
+const PEERS: [(&str, &str); 10] = [
+    ("curl", "apt-get install curl"),
     ("heif-enc", "apt-get install libheif-examples"),
     ("unzip", "apt-get install unzip"),
     ("pdfinfo", "apt-get install poppler-utils"),
@@ -268,6 +269,11 @@ pub fn refused(cmd: &mut Command) -> String {
     let (code, out, err) = run(cmd);
     assert_eq!(code, 2, "{cmd:?}: {out}{err}");
     err
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Deterministic pseudo-random bytes (xorshift), distinct per seed.

@@ -220,6 +220,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the packing station and the JSON API over HTTP(S).
+    ///
+    /// Listens on 127.0.0.1:8080 by default. Any other address needs TLS:
+    /// --tls-cert/--tls-key, or --self-signed (a certificate kept in the vault,
+    /// whose SHA-256 fingerprint is printed so a phone can be checked once).
+    /// Accounts come from `evault user add` and `evault token new`. Stops
+    /// on Ctrl-C or SIGTERM, letting uploads in flight finish.
+    Serve(ServeArgs),
+    /// Manage the people who log in to `evault serve` (recorded in the vault's accounts log).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens for other programs (recorded in the vault's accounts log).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Print a shell completion script to stdout (no vault needed).
     ///
     /// bash: `evault completions bash > ~/.local/share/bash-completion/completions/evault`;
@@ -237,6 +251,91 @@ pub enum Command {
     Man {
         /// A command (and subcommand) whose own page to print.
         command: Vec<String>,
+    },
+}
+
+/// `evault serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// A certificate chain (PEM) for HTTPS.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// HTTPS with a self-signed certificate kept in the vault (made on first use).
+    #[arg(long)]
+    pub self_signed: bool,
+    /// The largest packing video accepted, in MiB.
+    #[arg(long, default_value_t = 4096, value_name = "MIB")]
+    pub max_video_mib: u64,
+    /// The largest file of any other kind accepted, in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub max_file_mib: u64,
+    /// How long a login lasts, in hours.
+    #[arg(long, default_value_t = 12, value_name = "HOURS")]
+    pub session_hours: u64,
+}
+
+/// `evault user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user (the password is asked for, or read from stdin).
+    Add {
+        /// The user's name (lowercase letters, digits, '.', '_', '-', '@').
+        name: String,
+        /// station: records evidence; service: reads every order, notes, disputes, exports;
+        /// admin: also manages accounts.
+        #[arg(long, value_parser = ["station", "service", "admin"])]
+        role: String,
+        /// Read the password from the first line of stdin instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Replace a user's password (the user's sessions end).
+    Passwd {
+        /// The user's name.
+        name: String,
+        /// Read the password from the first line of stdin instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove a user (the user's sessions end; what they recorded stays).
+    Remove {
+        /// The user's name.
+        name: String,
+    },
+    /// List users and API tokens.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `evault token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue an API token; it is printed once and stored only as its SHA-256.
+    New {
+        /// The token's name: recorded as operator and station of what it records.
+        name: String,
+        /// The role (as for users).
+        #[arg(long, value_parser = ["station", "service", "admin"])]
+        role: String,
+    },
+    /// Revoke an API token.
+    Revoke {
+        /// The token's name.
+        name: String,
     },
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::actor::{Actor, check_text};
 use crate::dispute::Dispute;
 use crate::durable::barrier;
-use crate::entry::{Body, Entry, Evidence, LINE_VERSION, Recorded, Timestamp};
+use crate::entry::{Body, DeviceClaim, Entry, Evidence, LINE_VERSION, Recorded, Timestamp};
 use crate::error::{Error, IoContext, Result};
 use crate::id::{BlobId, OrderId};
 use crate::kind::EvidenceKind;
@@ -49,6 +49,8 @@ pub struct NewEvidence {
     pub kind: Option<EvidenceKind>,
     /// An optional note.
     pub note: Option<String>,
+    /// What the capturing device said (its SHA-256 must match the bytes, or nothing is recorded).
+    pub device: Option<DeviceClaim>,
 }
 
 impl NewEvidence {
@@ -64,6 +66,7 @@ impl NewEvidence {
             name,
             kind: None,
             note: None,
+            device: None,
         }
     }
 
@@ -74,6 +77,7 @@ impl NewEvidence {
             name: name.into(),
             kind: None,
             note: None,
+            device: None,
         }
     }
 
@@ -86,6 +90,13 @@ impl NewEvidence {
     /// Sets the note.
     pub fn note(mut self, note: Option<String>) -> Self {
         self.note = note;
+        self
+    }
+
+    /// Sets the device's claim; [`Vault::add`] then refuses the file
+    /// ([`Error::DeviceHashMismatch`]) unless its SHA-256 matches the bytes.
+    pub fn device(mut self, device: Option<DeviceClaim>) -> Self {
+        self.device = device;
         self
     }
 }
@@ -115,6 +126,7 @@ pub(crate) struct Pending {
     pub kind: Option<EvidenceKind>,
     pub note: Option<String>,
     pub mtime: Option<Timestamp>,
+    pub device: Option<DeviceClaim>,
     /// What the header says (sniffed while staging, in parallel).
     pub sniffed: Sniffed,
 }
@@ -154,6 +166,20 @@ impl Vault {
         if let Some(note) = &item.note {
             check_text("note", note, 10_000)?;
         }
+        if let Some(claim) = &item.device {
+            if claim.sha256 != staged.sha256 {
+                return Err(Error::DeviceHashMismatch {
+                    name: item.name,
+                    claimed: claim.sha256,
+                    received: staged.sha256,
+                });
+            }
+            for (field, value) in [("device time", &claim.time), ("capture id", &claim.capture)] {
+                if let Some(v) = value {
+                    check_text(field, v, 200)?;
+                }
+            }
+        }
         // Sniff now (in parallel when importing) and free the prefix.
         let prefix = std::mem::take(&mut staged.prefix);
         // Metadata beyond the prefix (a HEIF's meta box after the image
@@ -175,6 +201,7 @@ impl Vault {
             name: item.name,
             kind: item.kind,
             note: item.note,
+            device: item.device,
             mtime,
         })
     }
@@ -359,6 +386,7 @@ impl Vault {
                             kind,
                             note,
                             mtime,
+                            device,
                             sniffed,
                         } = p;
                         let kind = kind.unwrap_or_else(|| {
@@ -375,6 +403,7 @@ impl Vault {
                             note,
                             image: sniffed.image,
                             warnings: sniffed.warnings,
+                            device,
                         };
                         // Fsynced even when the blob existed: another process
                         // may have stored it and not yet made its name durable.

@@ -138,6 +138,26 @@ pub struct Evidence {
     pub image: Option<ImageInfo>,
     /// Warnings raised at ingest (kept with the entry).
     pub warnings: Vec<String>,
+    /// What the capturing device said about the file (uploads through
+    /// `evault serve`); absent for files recorded from disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceClaim>,
+}
+
+/// What a capturing device (a phone or PC uploading to `evault serve`) said
+/// about a file. These are the device's claims, kept beside the vault's own
+/// facts: its SHA-256 matched the bytes received (or nothing was recorded),
+/// its clock is only its clock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceClaim {
+    /// The SHA-256 the device computed before sending (equal to the entry's `sha256`).
+    pub sha256: BlobId,
+    /// The device's clock when the file was captured, as it sent it (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// The device's id for the capture (its idempotency key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<String>,
 }
 
 /// Facts read from an image's headers (nothing is decoded).
@@ -179,4 +199,16 @@ pub struct Recorded {
     pub entry: Entry,
     /// Hash of the stored line ([`crate::merkle::leaf_hash`]).
     pub hash: EntryHash,
+}
+
+impl Recorded {
+    /// The entry's fields with its `hash` beside them: the shape `evault log
+    /// --json` prints and the server's API answers.
+    pub fn to_json(&self) -> serde_json::Result<serde_json::Value> {
+        let mut v = serde_json::to_value(&self.entry)?;
+        if let Some(m) = v.as_object_mut() {
+            m.insert("hash".into(), serde_json::to_value(self.hash)?);
+        }
+        Ok(v)
+    }
 }

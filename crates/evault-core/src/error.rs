@@ -65,6 +65,37 @@ pub enum Error {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// A device's SHA-256 of a file differs from the bytes received: the
+    /// file changed in transit (nothing was recorded).
+    #[error(
+        "{name:?}: the device computed SHA-256 {claimed} but the bytes received hash to {received}; the file changed in transit and was not recorded: send it again"
+    )]
+    DeviceHashMismatch {
+        /// The file's name.
+        name: String,
+        /// What the device said.
+        claimed: crate::id::BlobId,
+        /// What the vault computed.
+        received: crate::id::BlobId,
+    },
+    /// An account (a user or an API token) cannot be added, changed or removed.
+    #[error("account {name:?}: {why}")]
+    Account {
+        /// The account's name.
+        name: String,
+        /// What is wrong, and what to do.
+        why: String,
+    },
+    /// The accounts log cannot be replayed (edited or damaged).
+    #[error(
+        "{path} cannot be read: {why}; run `evault verify` to see every finding, and restore the file from a backup"
+    )]
+    AccountsDamaged {
+        /// The accounts log.
+        path: PathBuf,
+        /// The first thing wrong.
+        why: String,
+    },
     /// A time-stamp request or reply cannot be made, read or accepted.
     #[error("time-stamp for order {order:?}: {why}")]
     Stamp {

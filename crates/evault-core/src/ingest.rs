@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::actor::Actor;
-use crate::append::{AddOutcome, Item, NewEvidence, Source};
+use crate::append::{AddOutcome, Item, NewEvidence};
 use crate::error::{Error, Result};
 use crate::id::OrderId;
 use crate::kind::EvidenceKind;
@@ -184,11 +184,10 @@ impl Vault {
             .par_iter()
             .map(|p| {
                 let item = NewEvidence {
-                    source: Source::Path(p.path.clone()),
                     name: p.name.clone(),
-                    kind: options.kind,
-                    note: None,
-                };
+                    ..NewEvidence::from_path(p.path.clone())
+                }
+                .kind(options.kind);
                 let r = self.stage(item);
                 progress.hashed(p.size);
                 r

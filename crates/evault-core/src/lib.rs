@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod accounts;
 mod actor;
 mod append;
 mod checkpoint;
@@ -56,11 +57,14 @@ mod store;
 mod vault;
 pub mod verify;
 
+pub use accounts::{
+    Account, AccountEntry, AccountKind, Accounts, Change, MIN_PASSWORD_CHARS, Role, TOKEN_PREFIX,
+};
 pub use actor::Actor;
 pub use append::{AddOutcome, NewEvidence, Source};
 pub use checkpoint::{Checkpoint, CheckpointSignature, SignatureCheck};
 pub use dispute::{Dispute, DisputeReason, ExportRecord};
-pub use entry::{Body, Entry, Evidence, ImageInfo, Recorded, Timestamp};
+pub use entry::{Body, DeviceClaim, Entry, Evidence, ImageInfo, Recorded, Timestamp};
 pub use error::{Error, Result};
 /// RFC 3161 requests and the offline verifier ([`evault_timestamp`]).
 pub use evault_timestamp as timestamp;

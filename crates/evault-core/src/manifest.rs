@@ -13,7 +13,7 @@ use crate::id::{EntryHash, OrderId};
 use crate::merkle::leaf_hash;
 
 /// How long an append waits for another process holding the order's lock.
-const LOCK_WAIT: Duration = Duration::from_secs(60);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(60);
 
 /// The files of one order.
 #[derive(Clone, Debug)]
@@ -66,28 +66,13 @@ impl OrderDir {
     /// Takes the order's lock, waiting up to a minute for another process.
     pub fn lock(&self, order: &OrderId) -> Result<OrderLock> {
         let path = self.dir.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .ctx("opening lock file", &path)?;
-        let start = Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(OrderLock { _file: file }),
-                Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(fs::TryLockError::WouldBlock) => {
-                    return Err(Error::LockTimeout {
-                        order: order.to_string(),
-                        path,
-                        secs: LOCK_WAIT.as_secs(),
-                    });
-                }
-                Err(fs::TryLockError::Error(e)) => return Err(e).ctx("locking", path),
-            }
+        match lock_file(&path)? {
+            Some(file) => Ok(OrderLock { _file: file }),
+            None => Err(Error::LockTimeout {
+                order: order.to_string(),
+                path,
+                secs: LOCK_WAIT.as_secs(),
+            }),
         }
     }
 
@@ -185,6 +170,28 @@ impl OrderDir {
         bytes.push(b'\n');
         fs::write(&tmp, bytes).ctx("writing", &tmp)?;
         fs::rename(&tmp, self.head_path()).ctx("replacing", self.head_path())
+    }
+}
+
+/// Takes an exclusive lock on `path` (created if missing), waiting up to
+/// [`LOCK_WAIT`] for another process; `None` when that wait ran out.
+pub(crate) fn lock_file(path: &Path) -> Result<Option<File>> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .ctx("opening lock file", path)?;
+    let start = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(fs::TryLockError::Error(e)) => return Err(e).ctx("locking", path),
+        }
     }
 }
 

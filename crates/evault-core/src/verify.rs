@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::checkpoint::SignatureCheck;
 use crate::entry::{Body, Entry, Timestamp};
-use crate::error::Result;
+use crate::error::{IoContext, Result};
 use crate::id::{Blake3Hash, BlobId, EntryHash, OrderId};
 use crate::manifest::{OrderDir, lines};
 use crate::merkle::leaf_hash;
@@ -259,6 +259,9 @@ impl Vault {
         for (key, dir) in &dirs {
             verify_order(key, dir, &mut ctx)?;
         }
+        if options.order.is_none() {
+            self.verify_accounts(&mut ctx)?;
+        }
         let (blobs, bytes) = self.verify_blobs(options, progress, &mut ctx)?;
         let mut findings = ctx.findings;
         findings.sort_by_key(|f| f.severity == Severity::Notice);
@@ -439,6 +442,33 @@ impl Read for Counted<'_> {
             self.progress.hashed(n as u64);
         }
         Ok(n)
+    }
+}
+
+impl Vault {
+    /// Checks `accounts.jsonl` (when the vault has one) like an order's log.
+    fn verify_accounts(&self, ctx: &mut Ctx) -> Result<()> {
+        let path = self.root.join(crate::accounts::ACCOUNTS_LOG);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).ctx("reading", path),
+        };
+        let (entries, found) = crate::accounts::check_log(&bytes);
+        ctx.entries += entries;
+        for (code, seq, message) in found {
+            ctx.push(
+                Severity::Problem,
+                code,
+                None,
+                Some(seq),
+                Some(crate::accounts::ACCOUNTS_LOG),
+                None,
+                None,
+                message,
+            );
+        }
+        Ok(())
     }
 }
 

@@ -6,13 +6,14 @@ mod import;
 mod keys;
 mod read;
 mod record;
+mod serve;
 mod stamp;
 mod verify;
 
 use anyhow::Result;
 
 use crate::Status;
-use crate::cli::{Cli, Command, KeyCommand, StampCommand};
+use crate::cli::{Cli, Command, KeyCommand, StampCommand, TokenCommand, UserCommand};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Status> {
@@ -118,6 +119,26 @@ pub fn run(cli: Cli) -> Result<Status> {
             previous,
             json,
         } => verify::verify_bundle(g, &file, previous.as_deref(), json),
+        Command::Serve(args) => serve::serve(g, &args),
+        Command::User(u) => match u {
+            UserCommand::Add {
+                name,
+                role,
+                password_stdin,
+            } => serve::user_add(g, &name, &role, password_stdin),
+            UserCommand::Passwd {
+                name,
+                password_stdin,
+            } => serve::user_passwd(g, &name, password_stdin),
+            UserCommand::Remove { name } => serve::remove(g, &name, evault_core::AccountKind::User),
+            UserCommand::List { json } => serve::list(g, json),
+        },
+        Command::Token(t) => match t {
+            TokenCommand::New { name, role } => serve::token_new(g, &name, &role),
+            TokenCommand::Revoke { name } => {
+                serve::remove(g, &name, evault_core::AccountKind::Token)
+            }
+        },
         Command::Completions { shell } => generate::completions(shell),
         Command::Man { command } => generate::man(&command),
     }

@@ -116,14 +116,8 @@ pub fn log(g: &Global, order: &str, json: bool) -> Result<Status> {
         let items: Vec<serde_json::Value> = log
             .entries
             .iter()
-            .map(|r| {
-                let mut v = serde_json::to_value(&r.entry)?;
-                if let Some(m) = v.as_object_mut() {
-                    m.insert("hash".into(), serde_json::to_value(r.hash)?);
-                }
-                Ok(v)
-            })
-            .collect::<Result<_, serde_json::Error>>()?;
+            .map(evault_core::Recorded::to_json)
+            .collect::<Result<_, _>>()?;
         out!("{}", serde_json::to_string_pretty(&items)?);
     } else {
         let retracted = log.retracted();

@@ -1,0 +1,188 @@
+//! Reading orders: `GET /api/v1/orders/{id}` and an entry's original bytes.
+
+use std::io::Read;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes_stream::receiver_stream;
+use chrono::Utc;
+use evault_core::{OrderId, OrderLog, Role};
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How far back a station sees the orders it recorded.
+const STATION_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Reads an order's log, refusing a station that did not record in it lately.
+async fn readable_log(
+    state: &AppState,
+    caller: &Caller,
+    order: &OrderId,
+) -> Result<OrderLog, ApiError> {
+    let vault = state.vault.clone();
+    let o = order.clone();
+    let log = tokio::task::spawn_blocking(move || vault.log(&o))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    if caller.account.role == Role::Station {
+        let since = Utc::now() - STATION_WINDOW;
+        let own = log.entries.iter().any(|r| {
+            r.entry.recorded_by == caller.account.name && r.entry.recorded_at.datetime() >= since
+        });
+        if !own {
+            return Err(ApiError::forbidden(format!(
+                "a station sees only the orders it recorded in the last 24 hours; {} did not record in {order}",
+                caller.account.name
+            )));
+        }
+    }
+    Ok(log)
+}
+
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    order: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(order) = order?;
+    let order: OrderId = order.parse()?;
+    let log = readable_log(&state, &caller, &order).await?;
+    let retracted = log.retracted();
+    let entries = log
+        .entries
+        .iter()
+        .map(evault_core::Recorded::to_json)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut retracted: Vec<u64> = retracted.into_iter().collect();
+    retracted.sort_unstable();
+    Ok(Json(json!({
+        "order": order.as_str(),
+        "entries": entries,
+        "retracted": retracted,
+        "torn_bytes": log.torn_bytes,
+    }))
+    .into_response())
+}
+
+/// `filename*` (RFC 8187) and an ASCII `filename` fallback.
+fn disposition(name: &str) -> HeaderValue {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let ascii: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in base.bytes() {
+        if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+pub(crate) async fn content(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, u64)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path((order, seq)) = path?;
+    let order: OrderId = order.parse()?;
+    let log = readable_log(&state, &caller, &order).await?;
+    let evidence = log
+        .get(seq)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no-such-entry",
+                format!("order {order} has no entry {seq}"),
+            )
+        })?
+        .entry
+        .evidence()
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not-a-file",
+                format!("entry {seq} of {order} is not a file; its fields are in GET /api/v1/orders/{{id}}"),
+            )
+        })?;
+    let vault = state.vault.clone();
+    let sha = evidence.sha256;
+    let reader = tokio::task::spawn_blocking(move || vault.open_blob(&sha))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    let body = Body::from_stream(receiver_stream(reader));
+    let mut response = (StatusCode::OK, body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&evidence.media_type)
+            .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(evidence.size));
+    h.insert(header::CONTENT_DISPOSITION, disposition(&evidence.name));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    Ok(response)
+}
+
+/// Streaming a blocking reader (a blob checked as it is read) as a body.
+mod bytes_stream {
+    use super::Read;
+
+    /// Reads `reader` on a blocking thread in 256 KiB chunks; a read error
+    /// (including the blob's hash not matching at its end) ends the stream
+    /// with an error, so the client sees a cut connection, never a clean end.
+    pub fn receiver_stream(
+        mut reader: impl Read + Send + 'static,
+    ) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> {
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+        tokio::task::spawn_blocking(move || {
+            loop {
+                let mut buf = vec![0u8; 256 * 1024];
+                match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if tx.blocking_send(Ok(buf)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        break;
+                    }
+                }
+            }
+        });
+        futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+    }
+}
