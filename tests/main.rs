@@ -2,6 +2,7 @@
 //! Run with `cargo test --workspace` (which also builds the binary).
 
 mod accounts;
+mod browser;
 mod cli;
 mod concurrency;
 mod crash;

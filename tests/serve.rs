@@ -588,3 +588,104 @@ fn a_full_disk_answers_507_and_records_nothing() {
     assert_eq!(fs::read_dir(vault.join("tmp")).unwrap().count(), 0);
     verifies(&vault);
 }
+
+#[test]
+fn a_video_sent_in_slices_is_recorded_as_one_entry_once() {
+    use sha2::{Digest, Sha256};
+    let s = setup();
+    let server = Served::start(&s.vault, &[]);
+    let mei = Client::login(&server.url, "mei", "pack-01");
+    let ravi = Client::login(&server.url, "ravi", "pack-02");
+    let video = noise(42, 700_000);
+    let slices: Vec<&[u8]> = video.chunks(256 * 1024).collect();
+    let hex = |b: &[u8]| crate::util::hex(&Sha256::digest(b));
+    let put = |c: &Client, n: usize, bytes: &[u8], sha: &str| {
+        c.send(
+            "PUT",
+            &format!("/api/v1/uploads/vid-1/{n}"),
+            &[("x-evault-device-sha256", sha)],
+            bytes,
+        )
+    };
+    let whole = hex(&video);
+    let finish = |c: &Client, count: usize| {
+        c.send(
+            "POST",
+            "/api/v1/orders/SO-V/uploads/vid-1/finish",
+            &[
+                ("x-evault-name", "packing.webm"),
+                ("x-evault-kind", "packing-video"),
+                ("x-evault-device-sha256", &whole),
+                ("x-evault-slices", &count.to_string()),
+            ],
+            &[],
+        )
+    };
+    // A slice changed in transit is not kept.
+    let a = put(&mei, 0, slices[1], &hex(slices[0]));
+    assert_eq!((a.status, a.code().as_str()), (422, "device-hash-mismatch"));
+    for (n, slice) in slices.iter().enumerate().skip(1) {
+        assert_eq!(put(&mei, n, slice, &hex(slice)).status, 200);
+    }
+    let a = finish(&mei, slices.len());
+    assert_eq!((a.status, a.code().as_str()), (409, "slices-missing"));
+    assert!(
+        a.json()["message"].as_str().unwrap().contains("slices 0 "),
+        "{:?}",
+        a.json()
+    );
+    // Another account's upload of the same id is its own (nothing of mei's is seen).
+    assert_eq!(
+        ravi.get("/api/v1/uploads/vid-1").json()["slices"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        mei.get("/api/v1/uploads/vid-1").json()["slices"],
+        serde_json::json!([1, 2])
+    );
+    // Resent (twice: a retry), then finished: one entry, its bytes the slices in order.
+    for _ in 0..2 {
+        assert_eq!(put(&mei, 0, slices[0], &hex(slices[0])).status, 200);
+    }
+    let first = finish(&mei, slices.len());
+    assert_eq!(first.status, 201, "{:?}", first.json());
+    let again = finish(&mei, slices.len());
+    assert_eq!(
+        (again.status, again.json()["status"].as_str()),
+        (200, Some("already-recorded"))
+    );
+    let entries = log_json(&s.vault, "SO-V");
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["kind"], "packing-video");
+    assert_eq!(entries[0]["sha256"], whole.as_str());
+    assert_eq!(entries[0]["device"]["capture"], "vid-1");
+    assert_eq!(mei.get("/api/v1/orders/SO-V/entries/1/content").body, video);
+    assert!(!s.vault.join("serve/uploads/mei/vid-1").exists());
+    // A whole-video hash that does not match records nothing.
+    for (n, slice) in slices.iter().enumerate() {
+        let path = format!("/api/v1/uploads/vid-2/{n}");
+        assert_eq!(
+            mei.send(
+                "PUT",
+                &path,
+                &[("x-evault-device-sha256", &hex(slice))],
+                slice
+            )
+            .status,
+            200
+        );
+    }
+    let a = mei.send(
+        "POST",
+        "/api/v1/orders/SO-V/uploads/vid-2/finish",
+        &[
+            ("x-evault-name", "b.webm"),
+            ("x-evault-device-sha256", &hex(b"other")),
+            ("x-evault-slices", "3"),
+        ],
+        &[],
+    );
+    assert_eq!((a.status, a.code().as_str()), (422, "device-hash-mismatch"));
+    assert_eq!(log_json(&s.vault, "SO-V").len(), 1);
+    verifies(&s.vault);
+}

@@ -205,7 +205,8 @@ impl Drop for Tmpfs {
 
 /// The real programs the tests drive, and what installs each one
 /// (`scripts/test` installs them all when missing).
-const PEERS: [(&str, &str); 10] = [
+const PEERS: [(&str, &str); 11] = [
+    ("node", "apt-get install nodejs npm"),
     ("curl", "apt-get install curl"),
     ("heif-enc", "apt-get install libheif-examples"),
     ("unzip", "apt-get install unzip"),

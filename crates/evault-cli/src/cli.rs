@@ -283,6 +283,12 @@ pub struct ServeArgs {
     /// How long a login lasts, in hours.
     #[arg(long, default_value_t = 12, value_name = "HOURS")]
     pub session_hours: u64,
+    /// The photos the station page asks for, in order, as KIND=Label items
+    /// separated by commas (default: label-photo=Shipping label,
+    /// packing-photo=Contents, packing-photo=Inner packing,
+    /// packing-photo=Sealed outer box).
+    #[arg(long, value_delimiter = ',', value_name = "KIND=Label,...")]
+    pub checklist: Vec<evault_server::ChecklistItem>,
 }
 
 /// `evault user ...`.

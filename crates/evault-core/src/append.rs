@@ -174,7 +174,12 @@ impl Vault {
                     received: staged.sha256,
                 });
             }
-            for (field, value) in [("device time", &claim.time), ("capture id", &claim.capture)] {
+            let frame_of = claim.frame_of.as_ref().map(|f| f.capture.clone());
+            for (field, value) in [
+                ("device time", &claim.time),
+                ("capture id", &claim.capture),
+                ("video capture id", &frame_of),
+            ] {
                 if let Some(v) = value {
                     check_text(field, v, 200)?;
                 }

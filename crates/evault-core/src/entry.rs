@@ -158,6 +158,19 @@ pub struct DeviceClaim {
     /// The device's id for the capture (its idempotency key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<String>,
+    /// For a still grabbed from a packing video while it recorded: that
+    /// video's capture id and the still's offset into it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_of: Option<FrameOf>,
+}
+
+/// Where in a packing video a still was grabbed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameOf {
+    /// The video's capture id (its evidence entry's `device.capture`).
+    pub capture: String,
+    /// Milliseconds from the video's start.
+    pub offset_ms: u64,
 }
 
 /// Facts read from an image's headers (nothing is decoded).

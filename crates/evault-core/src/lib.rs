@@ -64,7 +64,7 @@ pub use actor::Actor;
 pub use append::{AddOutcome, NewEvidence, Source};
 pub use checkpoint::{Checkpoint, CheckpointSignature, SignatureCheck};
 pub use dispute::{Dispute, DisputeReason, ExportRecord};
-pub use entry::{Body, DeviceClaim, Entry, Evidence, ImageInfo, Recorded, Timestamp};
+pub use entry::{Body, DeviceClaim, Entry, Evidence, FrameOf, ImageInfo, Recorded, Timestamp};
 pub use error::{Error, Result};
 /// RFC 3161 requests and the offline verifier ([`evault_timestamp`]).
 pub use evault_timestamp as timestamp;

@@ -17,7 +17,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use evault_core::{
-    AddOutcome, BlobId, Body as EntryBody, DeviceClaim, EvidenceKind, NewEvidence, OrderId, Role,
+    AddOutcome, BlobId, Body as EntryBody, DeviceClaim, EvidenceKind, FrameOf, NewEvidence,
+    OrderId, Role,
 };
 use futures_util::TryStreamExt;
 use serde_json::json;
@@ -34,6 +35,7 @@ pub(crate) const NOTE_HEADER: &str = "x-evault-note";
 pub(crate) const DEVICE_SHA_HEADER: &str = "x-evault-device-sha256";
 pub(crate) const DEVICE_TIME_HEADER: &str = "x-evault-device-time";
 pub(crate) const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+pub(crate) const FRAME_OF_HEADER: &str = "x-evault-frame-of";
 
 /// Decodes `%XX` escapes (what `encodeURIComponent` writes) into UTF-8.
 fn percent_decode(field: &str, raw: &str) -> Result<String, ApiError> {
@@ -72,14 +74,30 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Api
 }
 
 /// What the headers say about the upload.
-struct Described {
-    name: String,
-    kind: Option<EvidenceKind>,
-    note: Option<String>,
-    device: Option<DeviceClaim>,
+pub(crate) struct Described {
+    pub name: String,
+    pub kind: Option<EvidenceKind>,
+    pub note: Option<String>,
+    pub device: Option<DeviceClaim>,
 }
 
-fn describe(headers: &HeaderMap) -> Result<Described, ApiError> {
+/// A capture id: 1 to 128 of letters, digits, `-`, `_`, `.`, `:` (a UUID fits).
+pub(crate) fn capture_id(field: &str, v: &str) -> Result<String, ApiError> {
+    let ok = !v.is_empty()
+        && v.len() <= 128
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if ok {
+        Ok(v.to_owned())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid-header",
+            format!("{field} is 1 to 128 letters, digits, '-', '_', '.' or ':' (a UUID)"),
+        ))
+    }
+}
+
+pub(crate) fn describe(headers: &HeaderMap) -> Result<Described, ApiError> {
     let name = header(headers, NAME_HEADER)?
         .map(|v| percent_decode(NAME_HEADER, v))
         .transpose()?
@@ -101,7 +119,8 @@ fn describe(headers: &HeaderMap) -> Result<Described, ApiError> {
         .transpose()?;
     let note = header(headers, NOTE_HEADER)?
         .map(|v| percent_decode(NOTE_HEADER, v))
-        .transpose()?;
+        .transpose()?
+        .filter(|n| !n.trim().is_empty());
     let sha = header(headers, DEVICE_SHA_HEADER)?
         .map(|v| {
             v.parse::<BlobId>().map_err(|_| {
@@ -127,27 +146,31 @@ fn describe(headers: &HeaderMap) -> Result<Described, ApiError> {
         })
         .transpose()?;
     let capture = header(headers, IDEMPOTENCY_HEADER)?
+        .map(|v| capture_id(IDEMPOTENCY_HEADER, v))
+        .transpose()?;
+    let frame_of = header(headers, FRAME_OF_HEADER)?
         .map(|v| {
-            let ok = !v.is_empty()
-                && v.len() <= 128
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
-            if ok {
-                Ok(v.to_owned())
-            } else {
-                Err(ApiError::bad_request(
+            let bad = || {
+                ApiError::bad_request(
                     "invalid-header",
-                    format!("{IDEMPOTENCY_HEADER} is 1 to 128 letters, digits, '-', '_', '.' or ':' (a UUID)"),
-                ))
-            }
+                    format!("{FRAME_OF_HEADER} is the video's capture id, '@' and the offset in milliseconds (\"V-1@12000\")"),
+                )
+            };
+            let (video, offset) = v.rsplit_once('@').ok_or_else(bad)?;
+            Ok::<_, ApiError>(FrameOf {
+                capture: capture_id(FRAME_OF_HEADER, video)?,
+                offset_ms: offset.parse().map_err(|_| bad())?,
+            })
         })
         .transpose()?;
-    let device = match (sha, time, capture) {
-        (Some(sha256), time, capture) => Some(DeviceClaim {
+    let device = match (sha, time, capture, frame_of) {
+        (Some(sha256), time, capture, frame_of) => Some(DeviceClaim {
             sha256,
             time,
             capture,
+            frame_of,
         }),
-        (None, None, None) => None,
+        (None, None, None, None) => None,
         (None, ..) => {
             return Err(ApiError::bad_request(
                 "missing-device-sha256",
@@ -235,74 +258,108 @@ pub(crate) async fn upload(
         return Err(too_large());
     }
     let actor = caller.actor()?;
-
-    // A retry of a capture already recorded is answered without its body.
     if let Some(claim) = &described.device
-        && let Some(capture) = &claim.capture
+        && let Some(done) = earlier(&state, &order, claim).await?
     {
-        let vault = state.vault.clone();
-        let (order, capture, sha) = (order.clone(), capture.clone(), claim.sha256);
-        let earlier =
-            tokio::task::spawn_blocking(move || earlier_capture(&vault, &order, &capture))
-                .await
-                .map_err(|e| ApiError::internal(e.to_string()))??;
-        if let Some(r) = earlier {
-            let same = r.entry.evidence().is_some_and(|e| e.sha256 == sha);
-            if !same {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "idempotency-key-reused",
-                    format!(
-                        "entry {} already holds capture {} with other bytes; give every capture its own idempotency key",
-                        r.entry.seq,
-                        claim.capture.as_deref().unwrap_or_default()
-                    ),
-                ));
-            }
-            return recorded("already-recorded", StatusCode::OK, &r);
-        }
+        return Ok(done);
     }
-
-    let body_failed = Arc::new(AtomicBool::new(false));
-    let over = Arc::new(AtomicBool::new(false));
-    let failed = body_failed.clone();
-    let stream = body.into_data_stream().map_err(move |e| {
-        failed.store(true, Ordering::SeqCst);
-        std::io::Error::other(e)
-    });
-    let reader = SyncIoBridge::new(StreamReader::new(stream));
-    let reader = Limited {
-        inner: reader,
-        left: limit,
-        over: over.clone(),
-    };
+    let (reader, flags) = body_reader(body, limit);
     let item = NewEvidence::from_reader(described.name, reader)
         .kind(described.kind)
         .note(described.note)
         .device(described.device);
-    let vault = state.vault.clone();
-    let task_order = order.clone();
-    let outcome = tokio::task::spawn_blocking(move || vault.add(&task_order, vec![item], &actor))
+    match commit(&state, &order, item, actor).await {
+        Err(_) if flags.over.load(Ordering::SeqCst) => Err(too_large()),
+        Err(_) if flags.body_failed.load(Ordering::SeqCst) => Err(ApiError::bad_request(
+            "upload-interrupted",
+            "the upload stopped before its end; nothing was recorded: send it again",
+        )),
+        other => other,
+    }
+}
+
+/// Runs blocking vault work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(_) if over.load(Ordering::SeqCst) => return Err(too_large()),
-        Err(_) if body_failed.load(Ordering::SeqCst) => {
-            return Err(ApiError::bad_request(
-                "upload-interrupted",
-                "the upload stopped before its end; nothing was recorded: send it again",
-            ));
-        }
-        Err(e) => return Err(e.into()),
+        .map_err(|e| ApiError::internal(e.to_string()))?
+}
+
+/// The answer for a capture already recorded in the order (a retry), or
+/// `None`; a capture id reused for other bytes is a conflict.
+pub(crate) async fn earlier(
+    state: &AppState,
+    order: &OrderId,
+    claim: &DeviceClaim,
+) -> Result<Option<Response>, ApiError> {
+    let Some(capture) = claim.capture.clone() else {
+        return Ok(None);
     };
+    let vault = state.vault.clone();
+    let o = order.clone();
+    let shown = capture.clone();
+    let Some(r) = blocking(move || earlier_capture(&vault, &o, &capture)).await? else {
+        return Ok(None);
+    };
+    if r.entry.evidence().is_some_and(|e| e.sha256 == claim.sha256) {
+        return recorded("already-recorded", StatusCode::OK, &r).map(Some);
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency-key-reused",
+        format!(
+            "entry {} already holds capture {shown} with other bytes; give every capture its own idempotency key",
+            r.entry.seq
+        ),
+    ))
+}
+
+/// What went wrong while a body was read.
+pub(crate) struct BodyFlags {
+    /// More than the limit arrived.
+    pub over: Arc<AtomicBool>,
+    /// The client's stream failed (it disconnected).
+    pub body_failed: Arc<AtomicBool>,
+}
+
+/// A request body as a blocking reader of at most `limit` bytes.
+pub(crate) fn body_reader(body: Body, limit: u64) -> (impl Read + Send + 'static, BodyFlags) {
+    let flags = BodyFlags {
+        over: Arc::default(),
+        body_failed: Arc::default(),
+    };
+    let failed = flags.body_failed.clone();
+    let stream = body.into_data_stream().map_err(move |e| {
+        failed.store(true, Ordering::SeqCst);
+        std::io::Error::other(e)
+    });
+    let reader = Limited {
+        inner: SyncIoBridge::new(StreamReader::new(stream)),
+        left: limit,
+        over: flags.over.clone(),
+    };
+    (reader, flags)
+}
+
+/// Records one file and answers `201` (new entry) or `200` (the same bytes
+/// were already recorded in the order).
+pub(crate) async fn commit(
+    state: &AppState,
+    order: &OrderId,
+    item: NewEvidence,
+    actor: evault_core::Actor,
+) -> Result<Response, ApiError> {
+    let vault = state.vault.clone();
+    let o = order.clone();
+    let outcome = blocking(move || Ok(vault.add(&o, vec![item], &actor)?)).await?;
     match outcome.into_iter().next() {
         Some(AddOutcome::Added(r)) => recorded("recorded", StatusCode::CREATED, &r),
         Some(AddOutcome::AlreadyRecorded { seq, .. }) => {
             let vault = state.vault.clone();
-            let log = tokio::task::spawn_blocking(move || vault.log(&order))
-                .await
-                .map_err(|e| ApiError::internal(e.to_string()))??;
+            let o = order.clone();
+            let log = blocking(move || Ok(vault.log(&o)?)).await?;
             let r = log
                 .get(seq)
                 .ok_or_else(|| ApiError::internal(format!("entry {seq} vanished")))?;

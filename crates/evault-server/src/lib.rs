@@ -13,9 +13,11 @@ mod auth;
 mod error;
 mod evidence;
 mod orders;
+mod pages;
 mod session;
 mod state;
 mod tls;
+mod uploads;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,12 +28,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use evault_core::Vault;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use auth::{CSRF_HEADER, Caller, SESSION_COOKIE};
 pub use error::ApiError;
+pub use pages::ChecklistItem;
 pub use state::Limits;
 
 /// How the server talks TLS.
@@ -62,6 +65,8 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// How long a login lasts.
     pub session_ttl: Duration,
+    /// The photos the station page asks for, in order.
+    pub checklist: Vec<ChecklistItem>,
 }
 
 /// Why the server cannot start.
@@ -109,14 +114,15 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// The routes, for a vault and its settings.
-pub fn router(vault: Vault, limits: Limits, tls: bool, session_ttl: Duration) -> Router {
+/// The routes, for a vault and its settings (`tls`: whether it is served over TLS).
+pub fn router(vault: Vault, config: &ServeConfig, tls: bool) -> Router {
     let state = state::AppState {
         vault,
         gate: Arc::default(),
-        limits,
+        limits: config.limits,
         tls,
-        session_ttl,
+        session_ttl: config.session_ttl,
+        checklist: Arc::new(config.checklist.clone()),
     };
     let api = Router::new()
         .route(
@@ -130,6 +136,21 @@ pub fn router(vault: Vault, limits: Limits, tls: bool, session_ttl: Duration) ->
             post(evidence::upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/api/v1/orders/{id}", get(orders::get))
+        .route("/api/v1/station", get(pages::station_config))
+        .route("/api/v1/uploads/{upload}", get(uploads::status))
+        .route(
+            "/api/v1/uploads/{upload}/{n}",
+            put(uploads::put_slice).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/v1/orders/{id}/uploads/{upload}/finish",
+            post(uploads::finish),
+        )
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login))
+        .route("/station", get(pages::station))
+        .route("/assets/{name}", get(pages::asset))
+        .route("/sw.js", get(pages::service_worker))
         .route(
             "/api/v1/orders/{id}/entries/{seq}/content",
             get(orders::content),
@@ -188,7 +209,7 @@ impl Server {
             })?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let app = router(vault, config.limits, tls.is_some(), config.session_ttl);
+        let app = router(vault, &config, tls.is_some());
         Ok(Self {
             listener,
             addr,

@@ -34,4 +34,5 @@ pub struct AppState {
     /// Whether pages are served over TLS (cookies are then `Secure`).
     pub(crate) tls: bool,
     pub(crate) session_ttl: Duration,
+    pub(crate) checklist: Arc<Vec<crate::ChecklistItem>>,
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use evault_core::{AccountKind, Role};
-use evault_server::{Limits, ServeConfig, Server, Tls};
+use evault_server::{ChecklistItem, Limits, ServeConfig, Server, Tls};
 
 use crate::cli::{Global, ServeArgs};
 use crate::{Status, out, settings};
@@ -38,6 +38,11 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<Status> {
             file_bytes: args.max_file_mib << 20,
         },
         session_ttl: Duration::from_secs(args.session_hours.max(1) * 3600),
+        checklist: if args.checklist.is_empty() {
+            ChecklistItem::defaults()
+        } else {
+            args.checklist.clone()
+        },
     };
     let accounts = vault.accounts()?;
     let server = Server::bind(vault, config)?;

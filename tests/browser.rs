@@ -1,0 +1,163 @@
+//! The station page in a real browser (Debian's Chromium, headless, driven by
+//! Playwright from `tests/browser/station.mjs`) against a real server, with
+//! Chromium's fake camera playing a real video. Screenshots are kept in
+//! `target/artifacts/screenshots/`.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::serve_util::{Served, log_json, setup, verifies};
+use crate::util::run;
+
+/// A Y4M clip for the fake camera: a parcel on a bench, moving a little
+/// each frame (2 s at 15 frames/s, looped by Chromium).
+fn fake_camera_clip(path: &Path) {
+    let (w, h, frames) = (640usize, 480usize, 30usize);
+    let mut out = fs::File::create(path).unwrap();
+    writeln!(out, "YUV4MPEG2 W{w} H{h} F15:1 Ip A1:1 C420jpeg").unwrap();
+    for f in 0..frames {
+        out.write_all(b"FRAME\n").unwrap();
+        let x0 = 160 + f * 4;
+        let mut y = vec![0u8; w * h];
+        for (i, px) in y.iter_mut().enumerate() {
+            let (x, row) = (i % w, i / w);
+            let parcel = (x0..x0 + 280).contains(&x) && (140..380).contains(&row);
+            let tape = parcel && (250..270).contains(&row);
+            *px = if tape {
+                220
+            } else if parcel {
+                140
+            } else if row > 400 {
+                70
+            } else {
+                180
+            };
+        }
+        out.write_all(&y).unwrap();
+        let (cw, ch) = (w / 2, h / 2);
+        let mut u = vec![128u8; cw * ch];
+        let mut v = vec![128u8; cw * ch];
+        for i in 0..cw * ch {
+            let (x, row) = ((i % cw) * 2, (i / cw) * 2);
+            if (x0..x0 + 280).contains(&x) && (140..380).contains(&row) {
+                u[i] = 100; // brown cardboard
+                v[i] = 150;
+            }
+        }
+        out.write_all(&u).unwrap();
+        out.write_all(&v).unwrap();
+    }
+}
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+#[test]
+fn a_packer_records_an_order_in_the_browser_and_nothing_is_lost_offline() {
+    let modules = browser_dir().join("node_modules/playwright-core");
+    assert!(
+        modules.is_dir(),
+        "playwright-core is not installed: run scripts/test (it runs `npm ci --prefix tests/browser`)"
+    );
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or_else(|| {
+            panic!("chromium is not installed: apt-get install chromium, or run scripts/test")
+        });
+    let s = setup();
+    let clip = s.dir.path().join("camera.y4m");
+    fake_camera_clip(&clip);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts/screenshots");
+    fs::create_dir_all(&shots).unwrap();
+    let server = Served::start(&s.vault, &[]);
+
+    let (code, out, err) = run(Command::new("node")
+        .arg(browser_dir().join("station.mjs"))
+        .env("EVAULT_URL", &server.url)
+        .env("CHROMIUM", chromium)
+        .env("FAKE_VIDEO", &clip)
+        .env("SHOTS", &shots));
+    assert_eq!(code, 0, "the browser run failed:\n{err}");
+    assert_eq!(out.trim(), "ok", "{err}");
+
+    // Everything landed once, as mei at pack-01.
+    let entries = log_json(&s.vault, "SO-B1");
+    let evidence: Vec<_> = entries.iter().filter(|e| e["type"] == "evidence").collect();
+    assert_eq!(evidence.len(), 7, "{entries:#?}");
+    for e in &evidence {
+        assert_eq!(
+            (e["recorded_by"].as_str(), e["station"].as_str()),
+            (Some("mei"), Some("pack-01"))
+        );
+        assert_eq!(e["device"]["sha256"], e["sha256"], "{e}");
+    }
+    let videos: Vec<_> = evidence
+        .iter()
+        .filter(|e| e["kind"] == "packing-video")
+        .collect();
+    assert_eq!(videos.len(), 1, "{evidence:#?}");
+    let video = videos[0];
+    assert_eq!(video["media_type"], "video/webm");
+    assert!(video["size"].as_u64().unwrap() > 1000, "{video}");
+    let capture = video["device"]["capture"].as_str().unwrap();
+    let stills: Vec<_> = evidence
+        .iter()
+        .filter(|e| !e["device"]["frame_of"].is_null())
+        .collect();
+    assert_eq!(
+        stills.len(),
+        4,
+        "an opening still, two shutter presses, a closing still"
+    );
+    for s in &stills {
+        assert_eq!(s["device"]["frame_of"]["capture"], capture);
+        assert_eq!(s["media_type"], "image/jpeg");
+        assert!(
+            s["note"].as_str().unwrap().contains("of the packing video"),
+            "{s}"
+        );
+    }
+    let mut captures: Vec<&str> = evidence
+        .iter()
+        .filter_map(|e| e["device"]["capture"].as_str())
+        .collect();
+    captures.sort_unstable();
+    captures.dedup();
+    assert_eq!(captures.len(), 7);
+    let offline: Vec<_> = evidence
+        .iter()
+        .filter(|e| e["kind"] != "packing-video" && e["device"]["frame_of"].is_null())
+        .collect();
+    assert_eq!(offline.len(), 2);
+    for e in offline {
+        assert!(
+            e["note"]
+                .as_str()
+                .unwrap()
+                .starts_with("Checklist: Sealed outer box"),
+            "{e}"
+        );
+    }
+    // No slice is left behind on the server.
+    let uploads = s.vault.join("serve/uploads/mei");
+    assert!(
+        fs::read_dir(&uploads).map_or(true, |mut d| d.next().is_none()),
+        "slices left in {}",
+        uploads.display()
+    );
+    verifies(&s.vault);
+    for shot in [
+        "login-desktop",
+        "login-phone",
+        "station-desktop",
+        "station-desktop-recording",
+        "station-desktop-offline",
+        "station-phone",
+    ] {
+        assert!(shots.join(format!("{shot}.png")).is_file(), "{shot}.png");
+    }
+}
