@@ -103,6 +103,23 @@ fn a_packer_records_an_order_in_the_browser_and_nothing_is_lost_offline() {
     let video = videos[0];
     assert_eq!(video["media_type"], "video/webm");
     assert!(video["size"].as_u64().unwrap() > 1000, "{video}");
+    // The container's facts, read from MediaRecorder's real WebM (which has no duration header).
+    let facts = &video["video"];
+    assert_eq!(facts["container"], "webm", "{video}");
+    assert!(
+        facts["codec"].as_str().unwrap().starts_with("V_VP"),
+        "{video}"
+    );
+    assert_eq!(
+        (facts["width"].as_u64(), facts["height"].as_u64()),
+        (Some(640), Some(480)),
+        "{video}"
+    );
+    let ms = facts["duration_ms"].as_u64().unwrap();
+    assert!(
+        (4000..20_000).contains(&ms),
+        "recorded for about 6 s: {video}"
+    );
     let capture = video["device"]["capture"].as_str().unwrap();
     let stills: Vec<_> = evidence
         .iter()
@@ -150,6 +167,49 @@ fn a_packer_records_an_order_in_the_browser_and_nothing_is_lost_offline() {
         uploads.display()
     );
     verifies(&s.vault);
+
+    // A bundle for a card network (which takes no video) shows the stills,
+    // each captioned as a frame of the video and where.
+    let zip = s.dir.path().join("card.zip");
+    let (code, _, err) = run(crate::util::evault(&s.vault)
+        .args([
+            "export",
+            "SO-B1",
+            "--platform",
+            "card",
+            "--reason",
+            "not-received",
+            "-o",
+        ])
+        .arg(&zip));
+    assert_eq!(code, 0, "{err}");
+    let files = crate::export::members(&zip);
+    let summary = crate::export::find_member(&files, "summary.pdf");
+    let text = crate::photos::pdf_text(s.dir.path(), &summary);
+    // Its pages, kept beside the screenshots to be looked at.
+    let pdf = shots.join("station-card-summary.pdf");
+    fs::write(&pdf, &summary).unwrap();
+    crate::util::ok(
+        Command::new("pdftoppm")
+            .args(["-r", "60", "-png"])
+            .arg(&pdf)
+            .arg(shots.join("station-card-summary")),
+    );
+    let video_seq = video["seq"].as_u64().unwrap();
+    let still = format!(
+        "Video still grabbed at 00:00 of the packing video {} (entry {video_seq}) while it recorded",
+        video["name"].as_str().unwrap()
+    );
+    assert!(text.contains(&still), "{still:?} not in {text}");
+    assert_eq!(text.matches("Video still grabbed at").count(), 4, "{text}");
+    assert!(
+        text.contains("(packing-video, 0:0"),
+        "the timeline shows the video and its length: {text}"
+    );
+    assert!(
+        text.contains("Note Checklist: Shipping label. Opening scan at 00:00 of the packing video"),
+        "{text}"
+    );
     for shot in [
         "login-desktop",
         "login-phone",

@@ -621,7 +621,7 @@ fn a_file_cap_leaves_out_the_least_important_photos_and_the_summary_says_so() {
 }
 
 /// The text of a PDF, joined into one line (pdftotext wraps long rows).
-fn pdf_text(dir: &Path, pdf: &[u8]) -> String {
+pub fn pdf_text(dir: &Path, pdf: &[u8]) -> String {
     let f = dir.join("text.pdf");
     fs::write(&f, pdf).unwrap();
     let text = ok(Command::new("pdftotext").arg(&f).arg("-"));

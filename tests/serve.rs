@@ -36,15 +36,26 @@ fn every_route_needs_a_session_or_token_and_the_right_role() {
         ("GET", "/api/v1/orders/SO-1"),
         ("GET", "/api/v1/orders/SO-1/entries/1/content"),
         ("POST", "/api/v1/orders/SO-1/evidence"),
-        ("DELETE", "/api/v1/session"),
+        ("GET", "/api/v1/station"),
+        ("GET", "/api/v1/uploads/u1"),
+        ("PUT", "/api/v1/uploads/u1/0"),
+        ("POST", "/api/v1/orders/SO-1/uploads/u1/finish"),
+        ("GET", "/api/v1/orders/SO-1/entries/1/thumbnail"),
     ] {
-        let a = anon.send(method, path, &[("x-evault-name", "x.jpg")], b"x");
+        // No body: a refusal comes before the body is read (clients that send one
+        // should ask `Expect: 100-continue`, docs/api.md).
+        let a = anon.send(method, path, &[("x-evault-name", "x.jpg")], &[]);
         assert_eq!(
             (a.status, a.code().as_str()),
             (401, "unauthenticated"),
             "{method} {path}"
         );
     }
+    // Logging out without a session does nothing but clear the cookie.
+    assert_eq!(anon.send("DELETE", "/api/v1/session", &[], &[]).status, 204);
+    // A page without a session goes to the login page.
+    let a = anon.get("/station");
+    assert_eq!((a.status, a.header("location")), (303, Some("/login")));
     // A station sees the orders it recorded, not another station's.
     assert_eq!(mei.get("/api/v1/orders/SO-1").status, 200);
     let a = mei.get("/api/v1/orders/SO-2");
@@ -57,13 +68,13 @@ fn every_route_needs_a_session_or_token_and_the_right_role() {
     // A state-changing request without the CSRF token is refused, with it accepted.
     let mut no_csrf = mei.clone();
     no_csrf.csrf = None;
-    let a = no_csrf.upload("SO-1", "x.jpg", "packing-photo", &noise(3, 100), "c3");
+    let a = no_csrf.upload("SO-1", "x.jpg", "packing-photo", &[], "c3");
     assert_eq!((a.status, a.code().as_str()), (403, "csrf"));
     let mut wrong = mei.clone();
     wrong.csrf = Some("A".repeat(43));
     assert_eq!(
         wrong
-            .upload("SO-1", "x.jpg", "packing-photo", &noise(3, 100), "c3")
+            .upload("SO-1", "x.jpg", "packing-photo", &[], "c3")
             .code(),
         "csrf"
     );
@@ -267,7 +278,7 @@ fn bad_headers_ids_and_names_are_refused_or_kept_harmless() {
         ),
     ];
     for (headers, code) in cases {
-        let a = mei.send("POST", "/api/v1/orders/SO-9/evidence", headers, b"bytes");
+        let a = mei.send("POST", "/api/v1/orders/SO-9/evidence", headers, &[]);
         assert_eq!((a.status, a.code().as_str()), (400, code), "{headers:?}");
     }
     // Traversal in the order id stays inside the vault (ids are keys, not paths).
@@ -377,9 +388,17 @@ fn uploads_over_the_limit_are_refused_whole() {
 /// Sends an upload of `big.jpg` to SO-L over a raw connection (writing as
 /// much of `body` as the server takes) and returns the reply.
 fn raw(url: &str, c: &Client, headers: &[(&str, &str)], body: &[u8]) -> String {
+    let mut all = vec![("x-evault-name", "big.jpg")];
+    all.extend_from_slice(headers);
+    raw_to(url, c, "POST /api/v1/orders/SO-L/evidence", &all, body)
+}
+
+/// Sends `request` ("METHOD PATH") with the session's cookie and CSRF token
+/// over a raw connection, writing as much of `body` as the server takes.
+fn raw_to(url: &str, c: &Client, request: &str, headers: &[(&str, &str)], body: &[u8]) -> String {
     let mut stream = TcpStream::connect(url.trim_start_matches("http://")).unwrap();
     let mut head = format!(
-        "POST /api/v1/orders/SO-L/evidence HTTP/1.1\r\nhost: x\r\ncookie: {}\r\nx-csrf-token: {}\r\nx-evault-name: big.jpg\r\nconnection: close\r\n",
+        "{request} HTTP/1.1\r\nhost: x\r\ncookie: {}\r\nx-csrf-token: {}\r\nconnection: close\r\n",
         c.cookie.as_deref().unwrap(),
         c.csrf.as_deref().unwrap()
     );
@@ -688,4 +707,156 @@ fn a_video_sent_in_slices_is_recorded_as_one_entry_once() {
     assert_eq!((a.status, a.code().as_str()), (422, "device-hash-mismatch"));
     assert_eq!(log_json(&s.vault, "SO-V").len(), 1);
     verifies(&s.vault);
+}
+
+#[test]
+fn thumbnails_are_small_upright_previews_kept_outside_the_log() {
+    let s = setup();
+    let server = Served::start(&s.vault, &[]);
+    let mei = Client::login(&server.url, "mei", "pack-01");
+    let ravi = Client::login(&server.url, "ravi", "pack-02");
+    let photo = crate::util::sample("SO-2026-10481/DSC00017.jpg");
+    assert_eq!(
+        mei.upload("SO-T", "DSC00017.jpg", "packing-photo", &photo, "t1")
+            .status,
+        201
+    );
+    assert_eq!(
+        mei.upload("SO-T", "notes.txt", "other", b"text", "t2")
+            .status,
+        201
+    );
+    let log_before = fs::read(crate::util::manifest(&s.vault, "SO-T")).unwrap();
+
+    let a = mei.get("/api/v1/orders/SO-T/entries/1/thumbnail");
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("content-type"), Some("image/jpeg"));
+    let img = image::load_from_memory(&a.body).unwrap();
+    assert_eq!((img.width(), img.height()), (320, 240));
+    let cached: Vec<_> = fs::read_dir(s.vault.join("serve/thumbs"))
+        .unwrap()
+        .collect();
+    assert_eq!(cached.len(), 1);
+    assert_eq!(
+        mei.get("/api/v1/orders/SO-T/entries/1/thumbnail").body,
+        a.body
+    );
+    assert_eq!(
+        mei.get("/api/v1/orders/SO-T/entries/2/thumbnail").code(),
+        "not-an-image"
+    );
+    assert_eq!(
+        ravi.get("/api/v1/orders/SO-T/entries/1/thumbnail").status,
+        403
+    );
+    assert_eq!(
+        fs::read(crate::util::manifest(&s.vault, "SO-T")).unwrap(),
+        log_before
+    );
+    verifies(&s.vault);
+}
+
+#[test]
+fn hostile_upload_ids_methods_and_altered_blobs_are_refused() {
+    let s = setup();
+    let server = Served::start(&s.vault, &["--max-video-mib", "1"]);
+    let mei = Client::login(&server.url, "mei", "pack-01");
+    let sha = crate::util::hex(&<sha2::Sha256 as sha2::Digest>::digest(b"x"));
+    // Upload ids name folders: dots alone, or a leading dot, are refused.
+    for id in ["..", ".", ".hidden", "%2E%2E"] {
+        let a = mei.send(
+            "PUT",
+            &format!("/api/v1/uploads/{id}/0"),
+            &[("x-evault-device-sha256", &sha)],
+            b"x",
+        );
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (400, "invalid-header"),
+            "{id}"
+        );
+    }
+    assert!(!s.vault.join("serve/uploads").exists());
+    // A malformed slice hash is a malformed header; a slice over the limit is refused before its body.
+    let a = mei.send(
+        "PUT",
+        "/api/v1/uploads/v1/0",
+        &[("x-evault-device-sha256", "zz")],
+        b"x",
+    );
+    assert_eq!(a.code(), "invalid-header");
+    let big = noise(5, (1 << 20) + 1);
+    let reply = raw_to(
+        &server.url,
+        &mei,
+        "PUT /api/v1/uploads/v1/0",
+        &[
+            ("x-evault-device-sha256", &sha),
+            ("content-length", &big.len().to_string()),
+            ("expect", "100-continue"),
+        ],
+        &[],
+    );
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    // Slices make a packing video only.
+    assert_eq!(
+        mei.send(
+            "PUT",
+            "/api/v1/uploads/v1/0",
+            &[("x-evault-device-sha256", &sha)],
+            b"x"
+        )
+        .status,
+        200
+    );
+    let a = mei.send(
+        "POST",
+        "/api/v1/orders/SO-H/uploads/v1/finish",
+        &[
+            ("x-evault-name", "a.jpg"),
+            ("x-evault-kind", "label-photo"),
+            ("x-evault-device-sha256", &sha),
+            ("x-evault-slices", "1"),
+        ],
+        &[],
+    );
+    assert_eq!((a.status, a.code().as_str()), (400, "invalid-field"));
+    // A wrong method is a JSON error too.
+    let a = mei.send("DELETE", "/api/v1/orders/SO-H", &[], &[]);
+    assert_eq!((a.status, a.code().as_str()), (405, "method-not-allowed"));
+
+    // A blob altered in place (same size) never arrives as a clean answer.
+    let photo = noise(9, 600_000);
+    assert_eq!(
+        mei.upload("SO-H", "p.jpg", "packing-photo", &photo, "h1")
+            .status,
+        201
+    );
+    let hex = crate::util::hex(&<sha2::Sha256 as sha2::Digest>::digest(&photo));
+    let blob = crate::util::blob_path(&s.vault, &hex);
+    crate::util::writable(&blob);
+    let mut altered = photo.clone();
+    altered[300_000] ^= 1;
+    fs::write(&blob, &altered).unwrap();
+    let (code, _, err) = run(std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-b",
+            mei.cookie.as_deref().unwrap(),
+        ])
+        .arg(format!(
+            "{}/api/v1/orders/SO-H/entries/1/content",
+            server.url
+        )));
+    assert_ne!(code, 0, "curl took an altered blob as complete: {err}");
+
+    // Logging out of a session that already ended just clears the cookie.
+    let mut gone = mei.clone();
+    assert_eq!(mei.send("DELETE", "/api/v1/session", &[], &[]).status, 204);
+    gone.csrf = None;
+    let a = gone.send("DELETE", "/api/v1/session", &[], &[]);
+    assert_eq!(a.status, 204);
+    assert!(a.header("set-cookie").unwrap().contains("Max-Age=0"));
 }

@@ -154,6 +154,7 @@ impl Client {
             bearer: None,
             agent: ureq::Agent::config_builder()
                 .http_status_as_error(false)
+                .max_redirects(0)
                 .build()
                 .into(),
         }

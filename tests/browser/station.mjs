@@ -36,9 +36,10 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   await context.grantPermissions(['camera'], { origin: url });
   page = await context.newPage();
+  page.setDefaultTimeout(90000);
   page.on('console', (m) => console.error(`page ${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-  const queueSays = (text, timeout = 60000) => page.waitForFunction(
+  const queueSays = (text, timeout = 90000) => page.waitForFunction(
     (t) => document.getElementById('queue').textContent === t, text, { timeout });
   const scan = async (code) => { await page.keyboard.type(code, { delay: 5 }); await page.keyboard.press('Enter'); };
 
@@ -53,7 +54,7 @@ try {
   await page.fill('input[name=station]', 'pack-01');
   await page.click('button[type=submit]');
   await page.waitForURL('**/station');
-  await page.waitForFunction(() => !document.getElementById('shutter').disabled, null, { timeout: 20000 });
+  await page.waitForFunction(() => !document.getElementById('shutter').disabled, null, { timeout: 90000 });
 
   step('scan an order with the wedge scanner: the video starts');
   await scan('SO-B1');
@@ -70,24 +71,24 @@ try {
   await scan('SO-B1');
   await page.waitForSelector('#rec', { state: 'hidden' });
   await queueSays('all saved');
-  await page.waitForFunction(() => document.querySelectorAll('#entries li:not(.empty)').length === 5, null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelectorAll('#entries li:not(.empty)').length === 5, null, { timeout: 90000 });
 
   step('offline: two photos wait on the device');
-  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20000 });
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 90000 });
   await context.setOffline(true);
   await page.click('#checklist li:nth-child(4) button');
   await page.click('#shutter');
   await page.waitForTimeout(400);
   await page.click('#shutter');
-  await queueSays('2 waiting · offline', 30000);
+  await queueSays("2 waiting · offline");
   step('reload while offline: the page comes from the cache, the queue from IndexedDB');
   await page.reload();
-  await page.waitForFunction(() => document.getElementById('queue').textContent.startsWith('2 waiting'), null, { timeout: 30000 });
+  await page.waitForFunction(() => document.getElementById('queue').textContent.startsWith('2 waiting'), null, { timeout: 90000 });
   await page.screenshot({ path: `${shots}/station-desktop-offline.png` });
   step('online again: everything uploads once');
   await context.setOffline(false);
   await queueSays('all saved');
-  await page.waitForFunction(() => document.querySelectorAll('#entries li:not(.empty)').length === 7, null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelectorAll('#entries li:not(.empty)').length === 7, null, { timeout: 90000 });
   await page.screenshot({ path: `${shots}/station-desktop.png` });
 
   step('phone size');

@@ -30,7 +30,7 @@ use crate::vault::Vault;
 
 /// The accounts log, at the vault's root.
 pub(crate) const ACCOUNTS_LOG: &str = "accounts.jsonl";
-const ACCOUNTS_LOCK: &str = "accounts.lock";
+pub(crate) const ACCOUNTS_LOCK: &str = "accounts.lock";
 /// The prefix of every API token (so a leaked one is recognisable in logs and scanners).
 pub const TOKEN_PREFIX: &str = "evt_";
 /// The shortest password accepted.
@@ -349,6 +349,9 @@ pub(crate) fn check_log(bytes: &[u8]) -> (u64, Vec<LogFinding>) {
         match serde_json::from_slice::<AccountEntry>(line) {
             Err(e) => found.push(("unreadable-entry", n, format!("line {n} is not a valid account change ({e}): it was edited or damaged; restore the file from a backup"))),
             Ok(entry) => {
+                if entry.v != 1 {
+                    found.push(("unknown-version", n, format!("line {n} has version {}: it was edited, or written by a newer evault (upgrade evault)", entry.v)));
+                }
                 if entry.seq != n {
                     found.push(("wrong-seq", n, format!("line {n} has sequence number {}: lines were deleted, inserted or reordered", entry.seq)));
                 }
@@ -380,12 +383,9 @@ impl Vault {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e).ctx("reading", path),
         };
-        let damaged = |why: String| Error::Account {
-            name: String::new(),
-            why: format!(
-                "{} cannot be read: {why}; run `evault verify` and restore it from a backup",
-                path.display()
-            ),
+        let damaged = |why: String| Error::AccountsDamaged {
+            path: path.clone(),
+            why,
         };
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let mut accounts = Accounts::default();
@@ -394,6 +394,12 @@ impl Vault {
             let n = accounts.len + 1;
             let entry: AccountEntry =
                 serde_json::from_slice(line).map_err(|e| damaged(format!("line {n} ({e})")))?;
+            if entry.v != 1 {
+                return Err(damaged(format!(
+                    "line {n} has version {}; this evault reads version 1 (upgrade evault)",
+                    entry.v
+                )));
+            }
             if entry.prev != prev || entry.seq != n {
                 return Err(damaged(format!(
                     "line {n} does not follow the one before it"

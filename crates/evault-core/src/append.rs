@@ -408,6 +408,7 @@ impl Vault {
                             note,
                             image: sniffed.image,
                             warnings: sniffed.warnings,
+                            video: sniffed.video,
                             device,
                         };
                         // Fsynced even when the blob existed: another process

@@ -138,6 +138,9 @@ pub struct Evidence {
     pub image: Option<ImageInfo>,
     /// Warnings raised at ingest (kept with the entry).
     pub warnings: Vec<String>,
+    /// Container facts, for videos in a container evault reads (written only when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoInfo>,
     /// What the capturing device said about the file (uploads through
     /// `evault serve`); absent for files recorded from disk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,6 +174,22 @@ pub struct FrameOf {
     pub capture: String,
     /// Milliseconds from the video's start.
     pub offset_ms: u64,
+}
+
+/// Facts read from a video's container headers (nothing is decoded).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VideoInfo {
+    /// `mp4` or `quicktime`, or a Matroska file's `DocType` as written (`webm`, `matroska`).
+    pub container: String,
+    /// The video track's codec as the container names it (`V_VP9`, `avc1`).
+    pub codec: Option<String>,
+    /// Frame width in pixels.
+    pub width: Option<u32>,
+    /// Frame height in pixels.
+    pub height: Option<u32>,
+    /// Duration in milliseconds (from the header, or the last frame's timestamp).
+    pub duration_ms: Option<u64>,
 }
 
 /// Facts read from an image's headers (nothing is decoded).

@@ -56,6 +56,7 @@ mod stamp;
 mod store;
 mod vault;
 pub mod verify;
+mod video_meta;
 
 pub use accounts::{
     Account, AccountEntry, AccountKind, Accounts, Change, MIN_PASSWORD_CHARS, Role, TOKEN_PREFIX,
@@ -64,7 +65,9 @@ pub use actor::Actor;
 pub use append::{AddOutcome, NewEvidence, Source};
 pub use checkpoint::{Checkpoint, CheckpointSignature, SignatureCheck};
 pub use dispute::{Dispute, DisputeReason, ExportRecord};
-pub use entry::{Body, DeviceClaim, Entry, Evidence, FrameOf, ImageInfo, Recorded, Timestamp};
+pub use entry::{
+    Body, DeviceClaim, Entry, Evidence, FrameOf, ImageInfo, Recorded, Timestamp, VideoInfo,
+};
 pub use error::{Error, Result};
 /// RFC 3161 requests and the offline verifier ([`evault_timestamp`]).
 pub use evault_timestamp as timestamp;

@@ -19,6 +19,8 @@ pub struct Sniffed {
     pub media_type: String,
     /// Image facts read from the headers, for images.
     pub image: Option<ImageInfo>,
+    /// Container facts (videos).
+    pub video: Option<crate::entry::VideoInfo>,
     /// What staff should know (a name that lies, a header that cannot be read).
     pub warnings: Vec<String>,
 }
@@ -122,17 +124,35 @@ pub(crate) fn sniff(
     } else {
         format!("its name ends in .{}", ext.as_deref().unwrap_or_default())
     };
+    let mut cursor = Cursor::new(prefix);
+    let whole: &mut dyn Whole = match whole {
+        Some(w) => w,
+        None => &mut cursor,
+    };
     let image = claims_image.then(|| {
-        let mut cursor = Cursor::new(prefix);
-        let whole: &mut dyn Whole = match whole {
-            Some(w) => w,
-            None => &mut cursor,
-        };
-        image_info(prefix, tail, &media_type, &claim, whole, &mut warnings)
+        image_info(
+            prefix,
+            tail,
+            &media_type,
+            &claim,
+            &mut *whole,
+            &mut warnings,
+        )
     });
+    let video = match crate::video_meta::video_info(&media_type, &mut *whole, size) {
+        Some(Ok(v)) => Some(v),
+        Some(Err(why)) => {
+            warnings.push(format!(
+                "VIDEO NOT READABLE: its content starts like {media_type} but {why}; the bytes are recorded as they are. Check the file plays, and record it again from the camera if it does not"
+            ));
+            None
+        }
+        None => None,
+    };
     Sniffed {
         media_type,
         image,
+        video,
         warnings,
     }
 }

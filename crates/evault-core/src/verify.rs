@@ -449,6 +449,15 @@ impl Vault {
     /// Checks `accounts.jsonl` (when the vault has one) like an order's log.
     fn verify_accounts(&self, ctx: &mut Ctx) -> Result<()> {
         let path = self.root.join(crate::accounts::ACCOUNTS_LOG);
+        // Under the accounts lock (shared), when it exists, so that a change
+        // being written is seen whole or not at all; verify creates nothing.
+        let lock = std::fs::File::open(self.root.join(crate::accounts::ACCOUNTS_LOCK)).ok();
+        if let Some(l) = &lock {
+            l.lock_shared().ctx(
+                "locking (shared)",
+                self.root.join(crate::accounts::ACCOUNTS_LOCK),
+            )?;
+        }
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

@@ -616,7 +616,9 @@ fn gather(
         let seq = r.entry.seq;
         let recorded = r.entry.recorded_at.to_string();
         match &r.entry.body {
-            Body::Evidence(e) if e.image.is_some() => {
+            Body::Evidence(e)
+                if e.image.is_some() || e.kind == evault_core::EvidenceKind::PackingVideo =>
+            {
                 events.extend(crate::timeline::photo_events(seq, e, &recorded));
             }
             Body::Evidence(e) if crate::sources::is_source(e.kind) => {

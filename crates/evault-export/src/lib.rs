@@ -26,6 +26,7 @@ mod proofs;
 mod sources;
 mod stamps;
 mod summary;
+mod thumbnail;
 pub mod timeline;
 mod verify_bundle;
 
@@ -36,4 +37,5 @@ pub use pdf::{CJK_FONT_ENV, Paper};
 pub use profile::{NameRule, Profile, SlotModel};
 pub use progress::{ExportProgress, ExportStage};
 pub use sources::SourceReport;
+pub use thumbnail::thumbnail;
 pub use verify_bundle::{BundleFinding, BundleReport, verify_bundle, verify_bundle_with_previous};

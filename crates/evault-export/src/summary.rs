@@ -254,6 +254,31 @@ impl Story<'_> {
         }
     }
 
+    /// "a frame of the packing video (entry 7), at 00:12": a still grabbed
+    /// by the station while the video recorded, named by the video's capture id.
+    fn still_of(&self, frame: &evault_core::FrameOf) -> String {
+        let secs = frame.offset_ms / 1000;
+        let at = format!("{:02}:{:02}", secs / 60, secs % 60);
+        let video = self.evidence.iter().find(|(_, e)| {
+            e.device.as_ref().and_then(|d| d.capture.as_deref()) == Some(frame.capture.as_str())
+        });
+        match video {
+            Some((seq, v)) => format!(
+                "grabbed at {at} of the packing video {} (entry {seq}) while it recorded; {}",
+                v.name,
+                if self.originals {
+                    "the video is in this bundle's originals"
+                } else {
+                    "the video is kept in the seller's vault"
+                }
+            ),
+            None => format!(
+                "grabbed at {at} of a packing video (capture {}) that is not recorded in this order",
+                frame.capture
+            ),
+        }
+    }
+
     fn caption(&self, f: &mut Flow<'_>, p: &Photo) {
         let e = &p.evidence;
         f.row(
@@ -275,6 +300,12 @@ impl Story<'_> {
             LABEL_W,
             true,
         );
+        if let Some(note) = &e.note {
+            f.row("Note", note, LABEL_W, true);
+        }
+        if let Some(frame) = e.device.as_ref().and_then(|d| d.frame_of.as_ref()) {
+            f.row("Video still", &self.still_of(frame), LABEL_W, true);
+        }
         f.row(
             "Recorded",
             &format!("{} by {}", p.recorded_at, p.by),

@@ -72,6 +72,16 @@ function send(item) {
   }
 }
 
+/** Whether the server answers that this device's login has ended. */
+async function loggedOut() {
+  try {
+    await call('GET', '/api/v1/session');
+    return false;
+  } catch (e) {
+    return e.status === 401;
+  }
+}
+
 /** Works through the queue; tells `hooks` what happens. */
 export class Uploader {
   constructor(hooks) {
@@ -109,6 +119,10 @@ export class Uploader {
           if (e.status === 401) { this.paused = true; this.hooks.authLost(); break; }
           if (e.transient) {
             this.offline = e.status === 0;
+            // A server that refuses a request before reading its body closes the
+            // connection, which a browser reports as a network error: ask whether
+            // the login is still good before calling it offline.
+            if (this.offline && (await loggedOut())) { this.paused = true; this.hooks.authLost(); break; }
             this.delay = Math.min(30000, Math.max(1000, this.delay * 2));
             await this.report();
             await new Promise((r) => setTimeout(r, this.delay));

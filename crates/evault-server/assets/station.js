@@ -246,6 +246,8 @@ async function refreshEntries() {
     if (current === order) renderEntries(log.entries, log.retracted);
   } catch (e) {
     if (e.code === 'no-such-order' && current === order) renderEntries([]);
+    // The network is back but shaky: show what the server has as soon as it answers.
+    else if (e.transient && current === order) setTimeout(refreshEntries, 2000);
   }
 }
 
@@ -262,8 +264,8 @@ function renderEntries(entries, retracted = []) {
   $('recorded-count').textContent = files.length ? `(${files.length})` : '';
   if (!files.length) list.append(el('li', { class: 'muted empty' }, order ? 'Nothing recorded for this order yet.' : 'No order open.'));
   for (const e of files.slice().reverse()) {
-    const url = `/api/v1/orders/${encodeURIComponent(e.order)}/entries/${e.seq}/content`;
-    const thumb = e.media_type.startsWith('image/') ? el('img', { src: url, alt: '' })
+    const url = `/api/v1/orders/${encodeURIComponent(e.order)}/entries/${e.seq}/thumbnail`;
+    const thumb = e.image ? el('img', { src: url, alt: '' })
       : el('span', { class: 'icon' }, e.kind === 'packing-video' ? '🎬' : '📄');
     const time = new Date(e.recorded_at).toLocaleTimeString();
     const label = e.kind === 'packing-video' ? 'Packing video' : (e.note || e.kind).replace(/^Checklist: /, '');
@@ -285,7 +287,11 @@ function renderChecklist(justTaken = null) {
   });
 }
 
+let lastWaiting = 0;
 function renderQueue(waiting, failed, offline) {
+  // The queue just emptied: the list shows what the server acknowledged.
+  if (lastWaiting && !waiting) refreshEntries();
+  lastWaiting = waiting;
   const q = $('queue');
   q.textContent = waiting ? `${waiting} waiting${offline ? ' · offline' : ''}` : (failed.length ? `${failed.length} not recorded` : 'all saved');
   q.className = `badge ${waiting ? (offline ? 'offline' : 'waiting') : (failed.length ? 'offline' : 'ok')}`;

@@ -83,8 +83,9 @@ pub(crate) struct Described {
 
 /// A capture id: 1 to 128 of letters, digits, `-`, `_`, `.`, `:` (a UUID fits).
 pub(crate) fn capture_id(field: &str, v: &str) -> Result<String, ApiError> {
-    let ok = !v.is_empty()
-        && v.len() <= 128
+    // Starting with a letter or digit: never `.` or `..` (upload ids name folders).
+    let ok = v.len() <= 128
+        && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     if ok {
@@ -92,7 +93,9 @@ pub(crate) fn capture_id(field: &str, v: &str) -> Result<String, ApiError> {
     } else {
         Err(ApiError::bad_request(
             "invalid-header",
-            format!("{field} is 1 to 128 letters, digits, '-', '_', '.' or ':' (a UUID)"),
+            format!(
+                "{field} is 1 to 128 letters, digits, '-', '_', '.' or ':', starting with a letter or digit (a UUID)"
+            ),
         ))
     }
 }
@@ -223,58 +226,138 @@ fn recorded(
 
 pub(crate) async fn upload(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     order: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    match check_upload(&state, caller, order, &headers).await {
+        Ok(Checked::Record(caller, order, described, limit)) => {
+            record(&state, caller, order, described, limit, body).await
+        }
+        Ok(Checked::Answered(done)) => {
+            refuse_body(&headers, body).await;
+            Ok(done)
+        }
+        Err(e) => {
+            if e.code != "too-large" {
+                refuse_body(&headers, body).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// What the checks before the body decided.
+enum Checked {
+    /// Read the body and record it.
+    Record(Caller, OrderId, Described, u64),
+    /// A retry already recorded: answered from the log.
+    Answered(Response),
+}
+
+/// Everything an upload is refused or answered for without its body.
+async fn check_upload(
+    state: &AppState,
+    caller: Result<Caller, ApiError>,
+    order: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+) -> Result<Checked, ApiError> {
+    let caller = caller?;
     caller.require(
         &[Role::Station, Role::Service, Role::Admin],
         "recording evidence",
     )?;
     let Path(order) = order?;
     let order: OrderId = order.parse()?;
-    let described = describe(&headers)?;
+    let described = describe(headers)?;
     let limit = if described.kind == Some(EvidenceKind::PackingVideo) {
         state.limits.video_bytes
     } else {
         state.limits.file_bytes
     };
     let declared =
-        header(&headers, header::CONTENT_LENGTH.as_str())?.and_then(|v| v.parse::<u64>().ok());
-    let shown = described.name.clone();
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            format!(
-                "{:?} is larger than this server accepts for its kind ({} MiB); nothing was recorded (the limits are `evault serve --max-video-mib/--max-file-mib`)",
-                shown,
-                limit >> 20
-            ),
-        )
-    };
+        header(headers, header::CONTENT_LENGTH.as_str())?.and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
+        return Err(too_large(&described.name, limit));
     }
-    let actor = caller.actor()?;
     if let Some(claim) = &described.device
-        && let Some(done) = earlier(&state, &order, claim).await?
+        && let Some(done) = earlier(state, &order, claim).await?
     {
-        return Ok(done);
+        return Ok(Checked::Answered(done));
     }
+    Ok(Checked::Record(caller, order, described, limit))
+}
+
+fn too_large(name: &str, limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        format!(
+            "{name:?} is larger than this server accepts for its kind ({} MiB); nothing was recorded (the limits are `evault serve --max-video-mib/--max-file-mib`)",
+            limit >> 20
+        ),
+    )
+}
+
+/// Streams the body into the vault as one entry.
+async fn record(
+    state: &AppState,
+    caller: Caller,
+    order: OrderId,
+    described: Described,
+    limit: u64,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let actor = caller.actor()?;
+    let shown = described.name.clone();
     let (reader, flags) = body_reader(body, limit);
     let item = NewEvidence::from_reader(described.name, reader)
         .kind(described.kind)
         .note(described.note)
         .device(described.device);
-    match commit(&state, &order, item, actor).await {
-        Err(_) if flags.over.load(Ordering::SeqCst) => Err(too_large()),
+    match commit(state, &order, item, actor).await {
+        Err(_) if flags.over.load(Ordering::SeqCst) => Err(too_large(&shown, limit)),
         Err(_) if flags.body_failed.load(Ordering::SeqCst) => Err(ApiError::bad_request(
             "upload-interrupted",
             "the upload stopped before its end; nothing was recorded: send it again",
         )),
         other => other,
+    }
+}
+
+/// The most of a refused body that is read and dropped, so that the client
+/// sees the answer rather than a cut connection.
+const REFUSED_BODY_READ: u64 = 64 << 20;
+
+/// Answering before a body is read: a client that waits for `100 Continue`
+/// never sends it; others are sending it, and closing the connection under
+/// them looks like a network error (a browser would retry for ever), so up
+/// to [`REFUSED_BODY_READ`] bytes of it are read and dropped.
+pub(crate) async fn refuse_body(headers: &HeaderMap, body: Body) {
+    if !expects_continue(headers) {
+        drain(body, REFUSED_BODY_READ).await;
+    }
+}
+
+/// Whether the client waits for `100 Continue` before sending its body.
+pub(crate) fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+}
+
+/// Reads and drops up to `limit` bytes of a body.
+pub(crate) async fn drain(body: Body, limit: u64) {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut seen = 0u64;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len() as u64;
+        if seen > limit {
+            break;
+        }
     }
 }
 

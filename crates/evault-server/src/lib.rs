@@ -123,6 +123,7 @@ pub fn router(vault: Vault, config: &ServeConfig, tls: bool) -> Router {
         tls,
         session_ttl: config.session_ttl,
         checklist: Arc::new(config.checklist.clone()),
+        thumbnails: Arc::new(tokio::sync::Semaphore::new(2)),
     };
     let api = Router::new()
         .route(
@@ -155,6 +156,17 @@ pub fn router(vault: Vault, config: &ServeConfig, tls: bool) -> Router {
             "/api/v1/orders/{id}/entries/{seq}/content",
             get(orders::content),
         )
+        .route(
+            "/api/v1/orders/{id}/entries/{seq}/thumbnail",
+            get(orders::thumbnail),
+        )
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "this route does not take that method; see docs/api.md",
+            )
+        })
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

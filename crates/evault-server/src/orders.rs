@@ -164,13 +164,24 @@ mod bytes_stream {
     ) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> {
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
         tokio::task::spawn_blocking(move || {
+            // Each chunk is sent only once the next one (or a verified end)
+            // was read: the last bytes wait for the hash check, so a blob
+            // altered in place never arrives as a complete, clean answer.
+            let mut held: Option<Vec<u8>> = None;
             loop {
                 let mut buf = vec![0u8; 256 * 1024];
                 match reader.read(&mut buf) {
-                    Ok(0) => break,
+                    Ok(0) => {
+                        if let Some(last) = held.take() {
+                            let _ = tx.blocking_send(Ok(last));
+                        }
+                        break;
+                    }
                     Ok(n) => {
                         buf.truncate(n);
-                        if tx.blocking_send(Ok(buf)).is_err() {
+                        if let Some(previous) = held.replace(buf)
+                            && tx.blocking_send(Ok(previous)).is_err()
+                        {
                             break;
                         }
                     }
@@ -185,4 +196,85 @@ mod bytes_stream {
             rx.recv().await.map(|item| (item, rx))
         })
     }
+}
+
+/// The long side of thumbnails, in pixels.
+const THUMB_EDGE: u32 = 320;
+
+/// `GET …/entries/{seq}/thumbnail`: a small JPEG of a recorded photo, made on
+/// first request and kept in `serve/thumbs/` (outside the log; it is a
+/// preview, never evidence).
+pub(crate) async fn thumbnail(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, u64)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path((order, seq)) = path?;
+    let order: OrderId = order.parse()?;
+    let log = readable_log(&state, &caller, &order).await?;
+    let evidence = log
+        .get(seq)
+        .and_then(|r| r.entry.evidence())
+        .filter(|e| e.image.is_some())
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not-an-image",
+                format!("entry {seq} of {order} is not a recorded image"),
+            )
+        })?;
+    let _permit = state
+        .thumbnails
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let vault = state.vault.clone();
+    let jpeg = crate::evidence::blocking(move || {
+        let dir = vault.root().join("serve/thumbs");
+        let cached = dir.join(format!("{}-{THUMB_EDGE}.jpg", evidence.sha256.to_hex()));
+        if let Ok(bytes) = std::fs::read(&cached) {
+            return Ok(bytes);
+        }
+        let mut bytes = Vec::new();
+        vault
+            .open_blob(&evidence.sha256)?
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                ApiError::from(evault_core::Error::Io {
+                    action: "reading",
+                    path: cached.clone(),
+                    source: e,
+                })
+            })?;
+        let jpeg = evault_export::thumbnail(&bytes, THUMB_EDGE).map_err(|why| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no-thumbnail",
+                format!(
+                    "entry {seq} cannot be shown as a picture ({why}); its bytes are as recorded"
+                ),
+            )
+        })?;
+        // A cache: failing to keep it costs only a later re-make.
+        let _ = std::fs::create_dir_all(&dir).and_then(|()| {
+            let tmp = tempfile::NamedTempFile::new_in(&dir)?;
+            std::fs::write(tmp.path(), &jpeg)?;
+            tmp.persist(&cached).map(drop).map_err(|e| e.error)
+        });
+        Ok(jpeg)
+    })
+    .await?;
+    let mut response = (StatusCode::OK, jpeg).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400, immutable"),
+    );
+    Ok(response)
 }

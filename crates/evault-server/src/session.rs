@@ -48,16 +48,10 @@ pub(crate) async fn login(
     let Json(login) = login?;
     // The station name must be one an entry can record.
     let station = login.station.trim().to_owned();
-    evault_core::Actor::new(login.user.clone(), station.clone()).map_err(|_| {
-        ApiError::bad_request(
-            "invalid-station",
-            "give this device a station name (1 to 200 characters on one line), e.g. \"pack-01\"",
-        )
-    })?;
-    if station.chars().count() > 64 {
+    if station.chars().count() > 64 || evault_core::Actor::new("check", station.clone()).is_err() {
         return Err(ApiError::bad_request(
             "invalid-station",
-            "a station name is at most 64 characters",
+            "give this device a station name (1 to 64 characters on one line), e.g. \"pack-01\"",
         ));
     }
     let addr = peer.ip();
@@ -113,11 +107,18 @@ pub(crate) async fn whoami(caller: Caller) -> Json<Me> {
     })
 }
 
+/// Ends the session. A live session must show its CSRF token; a cookie for
+/// a session that already ended (expired, server restarted) is just cleared.
 pub(crate) async fn logout(
     State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
     headers: HeaderMap,
-    _caller: Caller,
 ) -> Result<Response, ApiError> {
+    if let Err(e) = caller
+        && e.code == "csrf"
+    {
+        return Err(e);
+    }
     if let Some(value) = session_cookie(&headers) {
         state.gate.close(value)?;
     }

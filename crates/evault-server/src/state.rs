@@ -35,4 +35,6 @@ pub struct AppState {
     pub(crate) tls: bool,
     pub(crate) session_ttl: Duration,
     pub(crate) checklist: Arc<Vec<crate::ChecklistItem>>,
+    /// Thumbnails made at once (decoding is CPU-bound).
+    pub(crate) thumbnails: Arc<tokio::sync::Semaphore>,
 }

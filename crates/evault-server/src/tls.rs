@@ -28,15 +28,19 @@ pub(crate) fn from_files(cert: &Path, key: &Path) -> Result<Pem, ServeError> {
 }
 
 /// The vault's self-signed certificate, made on first use for `names`.
+/// Both files are written to temporary names, fsynced, then renamed: a
+/// crash leaves both, neither, or one that the next start replaces.
 pub(crate) fn self_signed(
     vault_root: &Path,
-    names: Vec<String>,
+    mut names: Vec<String>,
 ) -> Result<(Pem, PathBuf), ServeError> {
     let dir = vault_root.join(SELF_SIGNED_DIR);
     let (cert_path, key_path) = (dir.join("tls-cert.pem"), dir.join("tls-key.pem"));
     if cert_path.is_file() && key_path.is_file() {
         return Ok((from_files(&cert_path, &key_path)?, cert_path));
     }
+    names.sort();
+    names.dedup();
     let made = rcgen::generate_simple_self_signed(names)
         .map_err(|e| ServeError::Tls(format!("cannot make a self-signed certificate: {e}")))?;
     let io = |what: &Path, e: std::io::Error| {
@@ -44,9 +48,16 @@ pub(crate) fn self_signed(
     };
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let key_pem = made.signing_key.serialize_pem();
-    write_private(&key_path, key_pem.as_bytes()).map_err(|e| io(&key_path, e))?;
     let cert_pem = made.cert.pem();
-    std::fs::write(&cert_path, cert_pem.as_bytes()).map_err(|e| io(&cert_path, e))?;
+    for (path, bytes) in [
+        (&key_path, key_pem.as_bytes()),
+        (&cert_path, cert_pem.as_bytes()),
+    ] {
+        write_private(&dir, path, bytes).map_err(|e| io(path, e))?;
+    }
+    std::fs::File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io(&dir, e))?;
     Ok((
         Pem {
             cert: cert_pem.into_bytes(),
@@ -56,15 +67,14 @@ pub(crate) fn self_signed(
     ))
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to `path` readable by the owner only (tempfile's mode is
+/// 0600), fsynced, replacing a leftover.
+fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map(drop).map_err(|e| e.error)
 }
 
 /// The SHA-256 fingerprint of the first certificate in a PEM chain, as

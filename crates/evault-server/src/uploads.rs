@@ -19,14 +19,14 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use evault_core::{BlobId, NewEvidence, OrderId, Role};
+use evault_core::{BlobId, EvidenceKind, NewEvidence, OrderId, Role};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::evidence::{
-    DEVICE_SHA_HEADER, blocking, body_reader, capture_id, commit, describe, earlier,
+    DEVICE_SHA_HEADER, blocking, body_reader, capture_id, commit, describe, earlier, refuse_body,
 };
 use crate::state::AppState;
 
@@ -75,13 +75,23 @@ fn held(dir: &Path) -> u64 {
         .sum()
 }
 
-pub(crate) async fn put_slice(
-    State(state): State<AppState>,
-    caller: Caller,
+/// A slice to store: where, its number, its device SHA-256, the bytes it may have.
+struct SliceTo {
+    dir: PathBuf,
+    n: u32,
+    upload: String,
+    sha: BlobId,
+    limit: u64,
+}
+
+/// Everything a slice is refused for without its body.
+fn check_slice(
+    state: &AppState,
+    caller: Result<Caller, ApiError>,
     path: Result<UrlPath<(String, u32)>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
+    headers: &HeaderMap,
+) -> Result<SliceTo, ApiError> {
+    let caller = caller?;
     caller.require(&ROLES, "recording evidence")?;
     let UrlPath((upload, n)) = path?;
     let upload = capture_id("the upload id", &upload)?;
@@ -93,17 +103,77 @@ pub(crate) async fn put_slice(
     }
     let sha: BlobId = headers
         .get(DEVICE_SHA_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
         .ok_or_else(|| {
             ApiError::bad_request(
                 "missing-device-sha256",
                 format!("send the slice's SHA-256 in {DEVICE_SHA_HEADER}"),
             )
+        })?
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid-header",
+                format!(
+                    "{DEVICE_SHA_HEADER} must be 64 lowercase hex digits (the slice's SHA-256)"
+                ),
+            )
         })?;
-    let dir = upload_dir(&state, &caller, &upload);
+    let dir = upload_dir(state, &caller, &upload);
     let room = state.limits.video_bytes.saturating_sub(held(&dir));
     let limit = room.min(MAX_SLICE_BYTES);
+    let too_large = || slice_too_large(state, n);
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|d| d > limit) {
+        return Err(too_large());
+    }
+    Ok(SliceTo {
+        dir,
+        n,
+        upload,
+        sha,
+        limit,
+    })
+}
+
+fn slice_too_large(state: &AppState, n: u32) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        format!(
+            "slice {n} would take this video over the limit ({} MiB in all, {} MiB a slice); it was not kept",
+            state.limits.video_bytes >> 20,
+            MAX_SLICE_BYTES >> 20
+        ),
+    )
+}
+
+pub(crate) async fn put_slice(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    path: Result<UrlPath<(String, u32)>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let SliceTo {
+        dir,
+        n,
+        upload,
+        sha,
+        limit,
+    } = match check_slice(&state, caller, path, &headers) {
+        Ok(to) => to,
+        Err(e) => {
+            if e.code != "too-large" {
+                refuse_body(&headers, body).await;
+            }
+            return Err(e);
+        }
+    };
     let (mut reader, flags) = body_reader(body, limit);
     let stored = blocking(move || {
         fs::create_dir_all(&dir).map_err(|e| io("writing", &dir, e))?;
@@ -142,15 +212,7 @@ pub(crate) async fn put_slice(
     .await;
     let size = match stored {
         Err(_) if flags.over.load(std::sync::atomic::Ordering::SeqCst) => {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                format!(
-                    "slice {n} would take this video over the limit ({} MiB in all, {} MiB a slice); it was not kept",
-                    state.limits.video_bytes >> 20,
-                    MAX_SLICE_BYTES >> 20
-                ),
-            ));
+            return Err(slice_too_large(&state, n));
         }
         other => other?,
     };
@@ -168,6 +230,19 @@ pub(crate) async fn finish(
     let order: OrderId = order.parse()?;
     let upload = capture_id("the upload id", &upload)?;
     let mut described = describe(&headers)?;
+    match described.kind {
+        None | Some(EvidenceKind::PackingVideo) => {
+            described.kind = Some(EvidenceKind::PackingVideo)
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid-field",
+                format!(
+                    "an upload in slices is a packing video, not {other}; send other files to POST /api/v1/orders/{{id}}/evidence"
+                ),
+            ));
+        }
+    }
     let claim = described.device.as_mut().ok_or_else(|| {
         ApiError::bad_request(
             "missing-device-sha256",

@@ -307,9 +307,15 @@ pub(crate) fn photo_events(seq: u64, e: &Evidence, recorded_at: &str) -> Vec<Eve
             out.push(ev);
         }
     }
+    let length = e
+        .video
+        .as_ref()
+        .and_then(|v| v.duration_ms)
+        .map(|ms| format!(", {}:{:02} long", ms / 60_000, ms / 1000 % 60))
+        .unwrap_or_default();
     out.extend(photo(
         recorded_at,
-        format!("recorded in the vault: {} ({})", e.name, e.kind),
+        format!("recorded in the vault: {} ({}{length})", e.name, e.kind),
         1,
     ));
     out
