@@ -372,7 +372,8 @@ pub(crate) fn check_log(bytes: &[u8]) -> (u64, Vec<LogFinding>) {
 }
 
 impl Vault {
-    fn accounts_path(&self) -> PathBuf {
+    /// The accounts log (`accounts.jsonl`; it may not exist yet).
+    pub fn accounts_path(&self) -> PathBuf {
         self.root.join(ACCOUNTS_LOG)
     }
 

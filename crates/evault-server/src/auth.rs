@@ -66,7 +66,7 @@ pub(crate) struct Gate {
 impl Gate {
     /// The accounts as the log now says (re-read when the file changed).
     pub fn accounts(&self, vault: &Vault) -> Result<Accounts, ApiError> {
-        let stamp = std::fs::metadata(vault.root().join("accounts.jsonl"))
+        let stamp = std::fs::metadata(vault.accounts_path())
             .ok()
             .and_then(|m| Some((m.len(), m.modified().ok()?)));
         let mut cache = self.accounts.lock().map_err(|_| poisoned())?;
