@@ -12,22 +12,37 @@ use crate::serve_util::{Served, log_json, setup, verifies};
 use crate::util::run;
 
 /// A Y4M clip for the fake camera: a parcel on a bench, moving a little
-/// each frame (2 s at 15 frames/s, looped by Chromium).
-fn fake_camera_clip(path: &Path) {
+/// each frame (2 s at 15 frames/s, looped by Chromium), with a shipping
+/// label whose Code 128 says `label`.
+fn fake_camera_clip(path: &Path, label: &str) {
+    use rxing::Writer;
+    let bars = rxing::MultiFormatWriter
+        .encode(label, &rxing::BarcodeFormat::CODE_128, 220, 50)
+        .unwrap();
     let (w, h, frames) = (640usize, 480usize, 30usize);
     let mut out = fs::File::create(path).unwrap();
     writeln!(out, "YUV4MPEG2 W{w} H{h} F15:1 Ip A1:1 C420jpeg").unwrap();
     for f in 0..frames {
         out.write_all(b"FRAME\n").unwrap();
         let x0 = 160 + f * 4;
+        let parcel =
+            |x: usize, row: usize| (x0..x0 + 280).contains(&x) && (140..380).contains(&row);
+        let on_label =
+            |x: usize, row: usize| (x0 + 20..x0 + 260).contains(&x) && (290..370).contains(&row);
         let mut y = vec![0u8; w * h];
         for (i, px) in y.iter_mut().enumerate() {
             let (x, row) = (i % w, i / w);
-            let parcel = (x0..x0 + 280).contains(&x) && (140..380).contains(&row);
-            let tape = parcel && (250..270).contains(&row);
-            *px = if tape {
+            let tape = parcel(x, row) && (250..270).contains(&row);
+            *px = if on_label(x, row) {
+                let (bx, by) = (
+                    (x as u32).wrapping_sub(x0 as u32 + 30),
+                    (row as u32).wrapping_sub(305),
+                );
+                let bar = bx < bars.getWidth() && by < bars.getHeight() && bars.get(bx, by);
+                if bar { 16 } else { 235 }
+            } else if tape {
                 220
-            } else if parcel {
+            } else if parcel(x, row) {
                 140
             } else if row > 400 {
                 70
@@ -41,7 +56,7 @@ fn fake_camera_clip(path: &Path) {
         let mut v = vec![128u8; cw * ch];
         for i in 0..cw * ch {
             let (x, row) = ((i % cw) * 2, (i / cw) * 2);
-            if (x0..x0 + 280).contains(&x) && (140..380).contains(&row) {
+            if parcel(x, row) && !on_label(x, row) {
                 u[i] = 100; // brown cardboard
                 v[i] = 150;
             }
@@ -70,7 +85,7 @@ fn a_packer_records_an_order_in_the_browser_and_nothing_is_lost_offline() {
         });
     let s = setup();
     let clip = s.dir.path().join("camera.y4m");
-    fake_camera_clip(&clip);
+    fake_camera_clip(&clip, "SO-B2");
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts/screenshots");
     fs::create_dir_all(&shots).unwrap();
     let server = Served::start(&s.vault, &[]);
@@ -165,6 +180,12 @@ fn a_packer_records_an_order_in_the_browser_and_nothing_is_lost_offline() {
         fs::read_dir(&uploads).map_or(true, |mut d| d.next().is_none()),
         "slices left in {}",
         uploads.display()
+    );
+    // The second order was opened from the label the server read in the camera's picture.
+    let second = log_json(&s.vault, "SO-B2");
+    assert!(
+        second.iter().any(|e| e["kind"] == "packing-video"),
+        "{second:#?}"
     );
     verifies(&s.vault);
 

@@ -860,3 +860,49 @@ fn hostile_upload_ids_methods_and_altered_blobs_are_refused() {
     assert_eq!(a.status, 204);
     assert!(a.header("set-cookie").unwrap().contains("Max-Age=0"));
 }
+
+#[test]
+fn the_server_reads_the_codes_on_a_label_photo_and_records_nothing() {
+    let s = setup();
+    let server = Served::start(&s.vault, &[]);
+    let mei = Client::login(&server.url, "mei", "pack-01");
+    let photo = crate::serve_util::label_photo("SO-2026-10481", "1Z999AA10123456784");
+    let a = mei.send("POST", "/api/v1/labels/read", &[], &photo);
+    assert_eq!(a.status, 200, "{:?}", a.json());
+    let codes = a.json()["codes"].clone();
+    let texts: Vec<&str> = codes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert!(texts.contains(&"SO-2026-10481"), "{codes}");
+    assert!(texts.contains(&"1Z999AA10123456784"), "{codes}");
+    // A photo without codes is an empty list; bytes that are no image are a 422.
+    let plain = {
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageLuma8(image::GrayImage::from_pixel(400, 300, image::Luma([200])))
+            .write_to(&mut out, image::ImageFormat::Jpeg)
+            .unwrap();
+        out.into_inner()
+    };
+    assert_eq!(
+        mei.send("POST", "/api/v1/labels/read", &[], &plain).json()["codes"],
+        serde_json::json!([])
+    );
+    let a = mei.send("POST", "/api/v1/labels/read", &[], b"not an image");
+    assert_eq!((a.status, a.code().as_str()), (422, "not-an-image"));
+    assert_eq!(
+        Client::new(&server.url)
+            .send("POST", "/api/v1/labels/read", &[], &[])
+            .status,
+        401
+    );
+    // Nothing was recorded: the vault has no order.
+    assert!(
+        fs::read_dir(s.vault.join("orders"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}

@@ -281,3 +281,33 @@ pub fn verifies(vault: &Path) {
     let (code, out, err) = run(evault(vault).arg("verify"));
     assert_eq!(code, 0, "{out}{err}");
 }
+
+/// A shipping label as a phone would photograph it: grey paper with a
+/// Code 128 of `order` and a QR code of `tracking`, as a JPEG.
+pub fn label_photo(order: &str, tracking: &str) -> Vec<u8> {
+    use rxing::Writer;
+    let writer = rxing::MultiFormatWriter;
+    let bars = writer
+        .encode(order, &rxing::BarcodeFormat::CODE_128, 600, 160)
+        .unwrap();
+    let qr = writer
+        .encode(tracking, &rxing::BarcodeFormat::QR_CODE, 240, 240)
+        .unwrap();
+    let mut img = image::GrayImage::from_pixel(1200, 900, image::Luma([225]));
+    let mut paste = |m: &rxing::common::BitMatrix, x0: u32, y0: u32| {
+        for y in 0..m.getHeight() {
+            for x in 0..m.getWidth() {
+                if m.get(x, y) {
+                    img.put_pixel(x0 + x, y0 + y, image::Luma([20]));
+                }
+            }
+        }
+    };
+    paste(&bars, 120, 150);
+    paste(&qr, 800, 520);
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageLuma8(img)
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .unwrap();
+    out.into_inner()
+}

@@ -101,6 +101,16 @@ try {
   await phone.goto(`${url}/login`);
   await phone.screenshot({ path: `${shots}/login-phone.png` });
 
+  step('no BarcodeDetector here: the server reads the label in the camera for the next order');
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.click('#read-label');
+  await page.waitForFunction(() => document.getElementById('order-id').textContent === 'SO-B2');
+  await page.waitForSelector('#rec:not([hidden])');
+  await page.waitForTimeout(2500);
+  await page.click('#close-order');
+  await page.waitForSelector('#rec', { state: 'hidden' });
+  await queueSays('all saved');
+
   step('log out');
   await page.click('#logout');
   await page.waitForURL('**/login');

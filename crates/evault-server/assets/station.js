@@ -31,6 +31,7 @@ let uploader;
 function say(text, tone = '') {
   const m = $('message');
   delete m.dataset.offline;
+  delete m.dataset.backOnline;
   m.textContent = text;
   m.className = `message ${tone}`;
 }
@@ -53,7 +54,8 @@ async function startCamera() {
   await video.play().catch(() => {});
   $('shutter').disabled = false;
   $('record').disabled = !window.MediaRecorder;
-  watchCamera(video, onScan);
+  // Without BarcodeDetector (desktop Chromium, Firefox, Safari) the server reads the label.
+  if (!(await watchCamera(video, onScan))) $('read-label').hidden = false;
 }
 
 function noCamera(why) {
@@ -185,6 +187,25 @@ async function recoverRecordings() {
   }
 }
 
+// ---- Labels read by the server ----------------------------------------------
+
+async function readLabel(blob) {
+  if (!blob) return;
+  say('Reading the label…');
+  try {
+    const { codes } = await call('POST', '/api/v1/labels/read', { body: blob });
+    const texts = codes.map((c) => c.text);
+    if (!texts.length) { say('No barcode found: hold the label flat and closer, or type the order id.', 'warn'); return; }
+    if (texts.length === 1) { await onScan(texts[0]); return; }
+    // A label carries several codes (order, tracking, postcode): the packer picks.
+    const m = $('message');
+    m.className = 'message';
+    m.replaceChildren('Which one is the order? ', ...texts.map((t) => el('button', { type: 'button', class: 'secondary', onclick: () => onScan(t) }, t)));
+  } catch (e) {
+    say(`The label could not be read: ${e.message}`, 'bad');
+  }
+}
+
 // ---- Orders -----------------------------------------------------------------
 
 async function onScan(code) {
@@ -290,7 +311,10 @@ function renderChecklist(justTaken = null) {
 let lastWaiting = 0;
 function renderQueue(waiting, failed, offline) {
   // The queue just emptied: the list shows what the server acknowledged.
-  if (lastWaiting && !waiting) refreshEntries();
+  if (lastWaiting && !waiting) {
+    refreshEntries();
+    if ($('message').dataset.backOnline) say('Everything waiting is recorded.', 'ok');
+  }
   lastWaiting = waiting;
   const q = $('queue');
   q.textContent = waiting ? `${waiting} waiting${offline ? ' · offline' : ''}` : (failed.length ? `${failed.length} not recorded` : 'all saved');
@@ -333,7 +357,10 @@ async function main() {
   uploader = new queue.Uploader({
     changed: renderQueue,
     acked: (item) => {
-      if ($('message').dataset.offline) say('Back online: the waiting captures are being recorded.', 'ok');
+      if ($('message').dataset.offline) {
+        say('Back online: the waiting captures are being recorded.', 'ok');
+        $('message').dataset.backOnline = '1';
+      }
       if (item.order === order && item.type !== 'slice') refreshEntries();
     },
     authLost: () => { say('Your login has ended: log in again. Captures wait on this device.', 'bad'); setTimeout(() => location.assign('/login'), 2500); },
@@ -347,6 +374,11 @@ async function main() {
   $('record').addEventListener('click', () => (recording ? stopRecording() : startRecording()));
   $('close-order').addEventListener('click', () => closeOrder());
   $('manual').addEventListener('submit', (e) => { e.preventDefault(); openOrder($('manual-id').value); });
+  $('read-label').addEventListener('click', async () => readLabel(await grab()));
+  $('label-input').addEventListener('change', async (e) => {
+    if (e.target.files[0]) await readLabel(e.target.files[0]);
+    e.target.value = '';
+  });
   $('file-input').addEventListener('change', async (e) => {
     for (const f of e.target.files) await queuePhoto(f, { ext: (f.name.split('.').pop() || 'jpg').toLowerCase() });
     e.target.value = '';

@@ -12,6 +12,7 @@
 mod auth;
 mod error;
 mod evidence;
+mod labels;
 mod orders;
 mod pages;
 mod session;
@@ -138,6 +139,10 @@ pub fn router(vault: Vault, config: &ServeConfig, tls: bool) -> Router {
         )
         .route("/api/v1/orders/{id}", get(orders::get))
         .route("/api/v1/station", get(pages::station_config))
+        .route(
+            "/api/v1/labels/read",
+            post(labels::read).layer(DefaultBodyLimit::disable()),
+        )
         .route("/api/v1/uploads/{upload}", get(uploads::status))
         .route(
             "/api/v1/uploads/{upload}/{n}",
