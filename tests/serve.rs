@@ -906,3 +906,38 @@ fn the_server_reads_the_codes_on_a_label_photo_and_records_nothing() {
             .is_none()
     );
 }
+
+#[test]
+fn a_station_sees_its_own_orders_only_for_24_hours() {
+    use std::sync::Arc;
+    let s = setup();
+    // Recorded by mei two days ago (the library with a clock set back), and just now.
+    let vault = evault_core::Vault::open(&s.vault)
+        .unwrap()
+        .with_clock(Arc::new(|| {
+            chrono::Utc::now() - chrono::TimeDelta::hours(48)
+        }));
+    let mei_actor = evault_core::Actor::new("mei", "pack-01").unwrap();
+    let old = crate::util::bytes("old.jpg", noise(1, 1000));
+    vault
+        .add(&crate::util::order("SO-OLD"), vec![old], &mei_actor)
+        .unwrap();
+    let server = Served::start(&s.vault, &[]);
+    let mei = Client::login(&server.url, "mei", "pack-01");
+    let lin = Client::login(&server.url, "lin", "desk-1");
+    assert_eq!(
+        mei.upload("SO-NEW", "new.jpg", "packing-photo", &noise(2, 1000), "n1")
+            .status,
+        201
+    );
+    assert_eq!(mei.get("/api/v1/orders/SO-NEW").status, 200);
+    let a = mei.get("/api/v1/orders/SO-OLD");
+    assert_eq!((a.status, a.code().as_str()), (403, "forbidden"));
+    assert!(
+        a.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("last 24 hours")
+    );
+    assert_eq!(lin.get("/api/v1/orders/SO-OLD").status, 200);
+}

@@ -119,6 +119,8 @@ export class Uploader {
           if (e.status === 401) { this.paused = true; this.hooks.authLost(); break; }
           if (e.transient) {
             this.offline = e.status === 0;
+            // Say why the queue waits when the server said so (a full disk, a read-only vault).
+            if (e.status >= 500 && this.hooks.problem) this.hooks.problem(e.message);
             // A server that refuses a request before reading its body closes the
             // connection, which a browser reports as a network error: ask whether
             // the login is still good before calling it offline.

@@ -356,6 +356,7 @@ async function main() {
   await queue.open();
   uploader = new queue.Uploader({
     changed: renderQueue,
+    problem: (message) => say(`The server cannot record now: ${message}`, 'bad'),
     acked: (item) => {
       if ($('message').dataset.offline) {
         say('Back online: the waiting captures are being recorded.', 'ok');

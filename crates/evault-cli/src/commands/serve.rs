@@ -47,6 +47,18 @@ pub fn serve(g: &Global, args: &ServeArgs) -> Result<Status> {
     let accounts = vault.accounts()?;
     let server = Server::bind(vault, config)?;
     out!("evault serve: {} (Ctrl-C stops)", server.url());
+    if args.listen.ip().is_unspecified() {
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let scheme = if server.fingerprint().is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        out!(
+            "on this network: {scheme}://{host}:{}/ (or this machine's address)",
+            server.local_addr().port()
+        );
+    }
     if let Some(fp) = server.fingerprint() {
         out!("certificate SHA-256 fingerprint: {fp}");
     }
