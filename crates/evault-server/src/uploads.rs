@@ -51,13 +51,9 @@ fn slice_name(n: u32) -> String {
     format!("{n:06}")
 }
 
-fn io(action: &str, path: &Path, e: std::io::Error) -> ApiError {
+fn io(action: &'static str, path: &Path, e: std::io::Error) -> ApiError {
     evault_core::Error::Io {
-        action: if action == "writing" {
-            "writing"
-        } else {
-            "reading"
-        },
+        action,
         path: path.to_owned(),
         source: e,
     }
