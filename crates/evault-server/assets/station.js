@@ -127,11 +127,13 @@ function startRecording() {
     hasher: new Sha256(), chain: Promise.resolve(), mime,
   };
   recording = r;
+  // A slice that cannot be kept (device storage full) is said at once; the chain goes on.
+  const kept = (p) => p.catch((e) => say(`Part of the video could not be kept on this device: ${e.message}`, 'bad'));
   recorder.ondataavailable = (e) => {
     if (!e.data.size) return;
-    r.chain = r.chain.then(() => queueSlice(r, e.data));
+    r.chain = kept(r.chain.then(() => queueSlice(r, e.data)));
   };
-  recorder.onstop = () => { r.chain = r.chain.then(() => queueFinish(r)); };
+  recorder.onstop = () => { r.chain = kept(r.chain.then(() => queueFinish(r))); };
   recorder.start(2000);
   queue.recordings.put(saved(r));
   $('rec').hidden = false;
