@@ -3,7 +3,8 @@
 //! subject; and the text the PDF shows: the headers a reader needs and the
 //! plain-text body (an HTML-only message turned into text by mail-parser).
 
-use mail_parser::{Address, MessageParser};
+use mail_parser::{Address, MessageParser, MimeHeaders};
+use sha2::{Digest, Sha256};
 
 use super::{Event, Reading, Record, Source, time};
 
@@ -121,6 +122,31 @@ pub(crate) fn text(bytes: &[u8]) -> Option<String> {
             body.len() - cut
         ));
     }
+    // Attachments are named and hashed, never opened: their bytes stay
+    // inside the original message file.
+    let attachments: Vec<String> = m
+        .attachments()
+        .map(|a| {
+            let name = a.attachment_name().unwrap_or("(no name)");
+            let kind = a.content_type().map_or_else(
+                || "application/octet-stream".to_owned(),
+                |t| format!("{}/{}", t.ctype(), t.subtype().unwrap_or("*")),
+            );
+            let bytes = a.contents();
+            let sha = Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>();
+            format!("- {name} ({kind}, {} bytes, SHA-256 {sha})", bytes.len())
+        })
+        .collect();
+    if !attachments.is_empty() {
+        s.push_str(&format!(
+            "\n\nAttachments ({}; not opened, kept inside the original message):\n{}",
+            attachments.len(),
+            attachments.join("\n")
+        ));
+    }
     Some(s)
 }
 
@@ -180,6 +206,21 @@ mod tests {
             let got = r.events().next().map(|e| e.shown.clone());
             assert_eq!(got.as_deref(), Some(shown), "{date}: {:?}", r.records);
         }
+    }
+
+    #[test]
+    fn attachments_are_listed_with_their_hashes_not_opened() {
+        let mail = b"From: a@b.c\r\nDate: Tue, 24 Nov 2026 18:02:00 +0100\r\nSubject: photos\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nSee the photo.\r\n--XX\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename=\"box.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--XX--\r\n";
+        let t = text(mail).unwrap();
+        // SHA-256 of the decoded bytes, "hello".
+        let line = "- box.jpg (image/jpeg, 5 bytes, SHA-256 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824)";
+        assert!(t.contains("See the photo."), "{t}");
+        assert!(
+            t.ends_with(&format!(
+                "Attachments (1; not opened, kept inside the original message):\n{line}"
+            )),
+            "{t}"
+        );
     }
 
     #[test]
