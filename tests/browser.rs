@@ -11,40 +11,44 @@ use std::process::Command;
 use crate::serve_util::{Served, log_json, setup, verifies};
 use crate::util::run;
 
-/// A Y4M clip for the fake camera: a parcel on a bench, moving a little
-/// each frame (2 s at 15 frames/s, looped by Chromium), with a shipping
-/// label whose Code 128 says `label`.
+/// A Y4M clip for the fake camera: a parcel on a bench, drifting slowly,
+/// with a shipping label whose Code 128 says `label`, and each frame's
+/// number drawn as a strip of blocks along the top. Chromium loops the
+/// file; at 10 frames/s its 400 frames last 40 s, longer than the test
+/// takes, so two photos are never the same bytes (an order would record
+/// the second only once).
 fn fake_camera_clip(path: &Path, label: &str) {
     use rxing::Writer;
     let bars = rxing::MultiFormatWriter
-        .encode(label, &rxing::BarcodeFormat::CODE_128, 220, 50)
+        .encode(label, &rxing::BarcodeFormat::CODE_128, 200, 44)
         .unwrap();
-    let (w, h, frames) = (640usize, 480usize, 30usize);
-    let mut out = fs::File::create(path).unwrap();
-    writeln!(out, "YUV4MPEG2 W{w} H{h} F15:1 Ip A1:1 C420jpeg").unwrap();
+    let (w, h, frames) = (480usize, 360usize, 400usize);
+    let mut out = std::io::BufWriter::new(fs::File::create(path).unwrap());
+    writeln!(out, "YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg").unwrap();
     for f in 0..frames {
         out.write_all(b"FRAME\n").unwrap();
-        let x0 = 160 + f * 4;
-        let parcel =
-            |x: usize, row: usize| (x0..x0 + 280).contains(&x) && (140..380).contains(&row);
+        let x0 = 100 + f / 8;
+        let parcel = |x: usize, row: usize| (x0..x0 + 240).contains(&x) && (90..300).contains(&row);
         let on_label =
-            |x: usize, row: usize| (x0 + 20..x0 + 260).contains(&x) && (290..370).contains(&row);
+            |x: usize, row: usize| (x0 + 10..x0 + 230).contains(&x) && (220..284).contains(&row);
         let mut y = vec![0u8; w * h];
         for (i, px) in y.iter_mut().enumerate() {
             let (x, row) = (i % w, i / w);
-            let tape = parcel(x, row) && (250..270).contains(&row);
-            *px = if on_label(x, row) {
+            *px = if row < 10 && x < 16 * 12 {
+                // The frame number, 12 bits of 16 px each.
+                if (f >> (x / 16)) & 1 == 1 { 16 } else { 235 }
+            } else if on_label(x, row) {
                 let (bx, by) = (
-                    (x as u32).wrapping_sub(x0 as u32 + 30),
-                    (row as u32).wrapping_sub(305),
+                    (x as u32).wrapping_sub(x0 as u32 + 20),
+                    (row as u32).wrapping_sub(230),
                 );
                 let bar = bx < bars.getWidth() && by < bars.getHeight() && bars.get(bx, by);
                 if bar { 16 } else { 235 }
-            } else if tape {
-                220
+            } else if parcel(x, row) && (180..196).contains(&row) {
+                220 // tape
             } else if parcel(x, row) {
                 140
-            } else if row > 400 {
+            } else if row > 310 {
                 70
             } else {
                 180
@@ -64,6 +68,7 @@ fn fake_camera_clip(path: &Path, label: &str) {
         out.write_all(&u).unwrap();
         out.write_all(&v).unwrap();
     }
+    out.flush().unwrap();
 }
 
 fn browser_dir() -> PathBuf {
@@ -127,7 +132,7 @@ fn a_packer_records_an_order_in_the_browser_and_nothing_is_lost_offline() {
     );
     assert_eq!(
         (facts["width"].as_u64(), facts["height"].as_u64()),
-        (Some(640), Some(480)),
+        (Some(480), Some(360)),
         "{video}"
     );
     let ms = facts["duration_ms"].as_u64().unwrap();

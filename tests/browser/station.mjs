@@ -42,6 +42,12 @@ try {
   const queueSays = (text, timeout = 90000) => page.waitForFunction(
     (t) => document.getElementById('queue').textContent === t, text, { timeout });
   const scan = async (code) => { await page.keyboard.type(code, { delay: 5 }); await page.keyboard.press('Enter'); };
+  // Two shots of the same frame are the same bytes, which an order records once:
+  // on a loaded machine the fake camera may not move between two presses, so wait until it has.
+  const nextFrame = async () => {
+    const t = await page.evaluate(() => document.getElementById('preview').currentTime);
+    await page.waitForFunction((t0) => document.getElementById('preview').currentTime > t0 + 0.1, t);
+  };
 
   step('an anonymous visit is sent to the login page');
   await page.goto(`${url}/station`);
@@ -62,8 +68,10 @@ try {
   await page.waitForSelector('#rec:not([hidden])');
   await page.waitForTimeout(2500);
   step('two stills while recording');
+  await nextFrame();
   await page.click('#shutter');
   await page.waitForTimeout(1200);
+  await nextFrame();
   await page.keyboard.press('Space');
   await page.waitForTimeout(2500);
   await page.screenshot({ path: `${shots}/station-desktop-recording.png` });
@@ -77,8 +85,10 @@ try {
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 90000 });
   await context.setOffline(true);
   await page.click('#checklist li:nth-child(4) button');
+  await nextFrame();
   await page.click('#shutter');
   await page.waitForTimeout(400);
+  await nextFrame();
   await page.click('#shutter');
   await queueSays("2 waiting · offline");
   step('reload while offline: the page comes from the cache, the queue from IndexedDB');
@@ -89,11 +99,15 @@ try {
   await context.setOffline(false);
   await queueSays('all saved');
   await page.waitForFunction(() => document.querySelectorAll('#entries li:not(.empty)').length === 7, null, { timeout: 90000 });
+  const thumbnails = () => page.waitForFunction(() => [...document.querySelectorAll('#entries img')]
+    .every((i) => i.complete && i.naturalWidth > 0));
+  await thumbnails();
   await page.screenshot({ path: `${shots}/station-desktop.png` });
 
   step('phone size');
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(300);
+  await thumbnails();
   await page.screenshot({ path: `${shots}/station-phone.png` });
   await page.screenshot({ path: `${shots}/station-phone-full.png`, fullPage: true });
   const phone = await context.newPage();

@@ -188,6 +188,10 @@ pub struct VideoInfo {
     pub width: Option<u32>,
     /// Frame height in pixels.
     pub height: Option<u32>,
+    /// Degrees clockwise a player turns the picture (90, 180, 270; an MP4
+    /// track's display matrix, as phones held upright write it); width and
+    /// height are as stored, before turning. `None`: not turned, or unknown.
+    pub rotation: Option<u16>,
     /// Duration in milliseconds (from the header, or the last frame's timestamp).
     pub duration_ms: Option<u64>,
 }

@@ -140,7 +140,7 @@ pub(crate) fn sniff(
         )
     });
     let video = match crate::video_meta::video_info(&media_type, &mut *whole, size) {
-        Some(Ok(v)) => Some(v),
+        Some(Ok(v)) => v,
         Some(Err(why)) => {
             warnings.push(format!(
                 "VIDEO NOT READABLE: its content starts like {media_type} but {why}; the bytes are recorded as they are. Check the file plays, and record it again from the camera if it does not"

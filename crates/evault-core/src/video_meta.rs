@@ -19,7 +19,7 @@ pub(crate) fn video_info(
     media_type: &str,
     r: &mut dyn Whole,
     size: u64,
-) -> Option<Result<VideoInfo, String>> {
+) -> Option<Result<Option<VideoInfo>, String>> {
     match media_type {
         "video/webm" | "video/x-matroska" => Some(matroska(r, size)),
         "video/mp4" | "video/quicktime" | "video/x-m4v" | "video/3gpp" => Some(mp4(r, size)),
@@ -109,7 +109,7 @@ struct Track {
     height: Option<u32>,
 }
 
-fn matroska(r: &mut dyn Whole, size: u64) -> Result<VideoInfo, String> {
+fn matroska(r: &mut dyn Whole, size: u64) -> Result<Option<VideoInfo>, String> {
     seek(r, 0)?;
     if ebml_id(r)? != Some(EBML) {
         return Err("it does not start with an EBML header".into());
@@ -205,35 +205,38 @@ fn matroska(r: &mut dyn Whole, size: u64) -> Result<VideoInfo, String> {
         }
         seek(r, end)?;
     }
-    let track = tracks
-        .into_iter()
-        .find(|t| t.video)
-        .ok_or("it has no video track")?;
+    // Audio only (a voice note): no video facts, and nothing wrong.
+    let Some(track) = tracks.into_iter().find(|t| t.video) else {
+        return Ok(None);
+    };
     let ns = match (duration, last_ts) {
         (Some(d), _) => d * scale as f64,
         (None, Some(ts)) => ts as f64 * scale as f64,
         (None, None) => 0.0,
     };
-    Ok(VideoInfo {
+    Ok(Some(VideoInfo {
         container,
         codec: track.codec,
         width: track.width,
         height: track.height,
+        rotation: None,
         duration_ms: (ns > 0.0).then(|| (ns / 1e6).round() as u64),
-    })
+    }))
 }
 
 // ---- MP4 / QuickTime --------------------------------------------------------
 
-fn mp4(r: &mut dyn Whole, size: u64) -> Result<VideoInfo, String> {
+fn mp4(r: &mut dyn Whole, size: u64) -> Result<Option<VideoInfo>, String> {
     seek(r, 0)?;
     let mut info = VideoInfo {
         container: "mp4".into(),
         codec: None,
         width: None,
         height: None,
+        rotation: None,
         duration_ms: None,
     };
+    let mut track_rotation: Option<u16> = None;
     let mut in_video_track = false;
     let mut track_size: Option<(u32, u32)> = None;
     let mut found_video = false;
@@ -305,6 +308,16 @@ fn mp4(r: &mut dyn Whole, size: u64) -> Result<VideoInfo, String> {
                     (field(off, 4)? >> 16) as u32,
                     (field(off + 4, 4)? >> 16) as u32,
                 ));
+                // The display matrix precedes the size: its first row (a, b)
+                // says how a player turns the picture.
+                let a = field(off - 36, 4)? as u32 as i32;
+                let b = field(off - 32, 4)? as u32 as i32;
+                track_rotation = match (a.signum(), b.signum()) {
+                    (0, 1) => Some(90),
+                    (-1, 0) => Some(180),
+                    (0, -1) => Some(270),
+                    _ => None,
+                };
             }
             b"hdlr" => in_video_track = field(8, 4)? == u64::from(u32::from_be_bytes(*b"vide")),
             b"stsd" if in_video_track && !found_video => {
@@ -314,16 +327,15 @@ fn mp4(r: &mut dyn Whole, size: u64) -> Result<VideoInfo, String> {
                     info.width = Some(w);
                     info.height = Some(h);
                 }
+                info.rotation = track_rotation;
                 found_video = true;
             }
             _ => {}
         }
         at = end;
     }
-    if !found_video {
-        return Err("it has no video track".into());
-    }
-    Ok(info)
+    // Audio only (an .m4a, a voice note): no video facts, and nothing wrong.
+    Ok(found_video.then_some(info))
 }
 
 #[cfg(test)]
@@ -372,13 +384,17 @@ mod tests {
     #[test]
     fn a_recorder_webm_has_its_duration_from_the_last_block() {
         let f = recorder_webm(false);
-        let info = matroska(&mut Cursor::new(&f), f.len() as u64).unwrap();
+        let info = matroska(&mut Cursor::new(&f), f.len() as u64)
+            .unwrap()
+            .unwrap();
         assert_eq!(info.container, "webm");
         assert_eq!(info.codec.as_deref(), Some("V_VP9"));
         assert_eq!((info.width, info.height), (Some(640), Some(480)));
         assert_eq!(info.duration_ms, Some(12_500));
         let f = recorder_webm(true);
-        let info = matroska(&mut Cursor::new(&f), f.len() as u64).unwrap();
+        let info = matroska(&mut Cursor::new(&f), f.len() as u64)
+            .unwrap()
+            .unwrap();
         assert_eq!(info.duration_ms, Some(8000));
     }
 
@@ -413,6 +429,8 @@ mod tests {
         let mut tkhd = vec![0u8; 84];
         tkhd[76..80].copy_from_slice(&(1920u32 << 16).to_be_bytes());
         tkhd[80..84].copy_from_slice(&(1080u32 << 16).to_be_bytes());
+        // A phone held upright: the display matrix turns the picture 90°.
+        tkhd[44..48].copy_from_slice(&0x1_0000u32.to_be_bytes());
         let mut hdlr = vec![0u8; 24];
         hdlr[8..12].copy_from_slice(b"vide");
         let mut stsd = vec![0u8; 8];
@@ -427,12 +445,13 @@ mod tests {
             bx(b"moov", &[bx(b"mvhd", &mvhd), trak].concat()),
         ]
         .concat();
-        let info = mp4(&mut Cursor::new(&f), f.len() as u64).unwrap();
+        let info = mp4(&mut Cursor::new(&f), f.len() as u64).unwrap().unwrap();
         assert_eq!(info.container, "mp4");
         assert_eq!(info.codec.as_deref(), Some("avc1"));
         assert_eq!(
             (info.width, info.height, info.duration_ms),
             (Some(1920), Some(1080), Some(12_500))
         );
+        assert_eq!(info.rotation, Some(90));
     }
 }
