@@ -99,16 +99,16 @@ fn disposition(name: &str) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
-pub(crate) async fn content(
-    State(state): State<AppState>,
-    caller: Caller,
+/// The recorded file at `{id}/entries/{seq}` that the caller may read.
+async fn entry_file(
+    state: &AppState,
+    caller: &Caller,
     path: Result<Path<(String, u64)>, PathRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<evault_core::Evidence, ApiError> {
     let Path((order, seq)) = path?;
     let order: OrderId = order.parse()?;
-    let log = readable_log(&state, &caller, &order).await?;
-    let evidence = log
-        .get(seq)
+    let log = readable_log(state, caller, &order).await?;
+    log.get(seq)
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -125,7 +125,15 @@ pub(crate) async fn content(
                 "not-a-file",
                 format!("entry {seq} of {order} is not a file; its fields are in GET /api/v1/orders/{{id}}"),
             )
-        })?;
+        })
+}
+
+pub(crate) async fn content(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, u64)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let evidence = entry_file(&state, &caller, path).await?;
     let vault = state.vault.clone();
     let sha = evidence.sha256;
     let reader = tokio::task::spawn_blocking(move || vault.open_blob(&sha))
@@ -209,21 +217,14 @@ pub(crate) async fn thumbnail(
     caller: Caller,
     path: Result<Path<(String, u64)>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let Path((order, seq)) = path?;
-    let order: OrderId = order.parse()?;
-    let log = readable_log(&state, &caller, &order).await?;
-    let evidence = log
-        .get(seq)
-        .and_then(|r| r.entry.evidence())
-        .filter(|e| e.image.is_some())
-        .cloned()
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not-an-image",
-                format!("entry {seq} of {order} is not a recorded image"),
-            )
-        })?;
+    let evidence = entry_file(&state, &caller, path).await?;
+    if evidence.image.is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-an-image",
+            format!("{:?} is not a recorded image", evidence.name),
+        ));
+    }
     let _permit = state
         .thumbnails
         .acquire()
@@ -237,23 +238,20 @@ pub(crate) async fn thumbnail(
             return Ok(bytes);
         }
         let mut bytes = Vec::new();
+        let name = evidence.name.clone();
         vault
             .open_blob(&evidence.sha256)?
             .read_to_end(&mut bytes)
             .map_err(|e| {
-                ApiError::from(evault_core::Error::Io {
-                    action: "reading",
-                    path: cached.clone(),
-                    source: e,
-                })
+                ApiError::internal(format!(
+                    "the recorded bytes of {name:?} cannot be read or no longer match their SHA-256 ({e}); run `evault verify`"
+                ))
             })?;
         let jpeg = evault_export::thumbnail(&bytes, THUMB_EDGE).map_err(|why| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "no-thumbnail",
-                format!(
-                    "entry {seq} cannot be shown as a picture ({why}); its bytes are as recorded"
-                ),
+                format!("{name:?} cannot be shown as a picture ({why}); its bytes are as recorded"),
             )
         })?;
         // A cache: failing to keep it costs only a later re-make.
