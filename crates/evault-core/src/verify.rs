@@ -448,7 +448,7 @@ impl Read for Counted<'_> {
 impl Vault {
     /// Checks `accounts.jsonl` (when the vault has one) like an order's log.
     fn verify_accounts(&self, ctx: &mut Ctx) -> Result<()> {
-        let path = self.root.join(crate::accounts::ACCOUNTS_LOG);
+        let path = self.accounts_path();
         // Under the accounts lock (shared), when it exists, so that a change
         // being written is seen whole or not at all; verify creates nothing.
         let lock = std::fs::File::open(self.root.join(crate::accounts::ACCOUNTS_LOCK)).ok();
