@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod concurrency;
 mod crash;
+mod desk;
 mod export;
 mod export_profiles;
 mod export_proofs;

@@ -44,6 +44,7 @@ pub mod entry;
 mod error;
 mod heif_meta;
 mod id;
+mod index;
 mod ingest;
 mod keys;
 mod kind;
@@ -72,6 +73,9 @@ pub use error::{Error, Result};
 /// RFC 3161 requests and the offline verifier ([`evault_timestamp`]).
 pub use evault_timestamp as timestamp;
 pub use id::{Blake3Hash, BlobId, EntryHash, MAX_ORDER_ID_BYTES, OrderId};
+pub use index::{
+    Fresh, IndexedDispute, IndexedOrder, Match, OrderHits, OrderIndex, OrderQuery, Refreshed, Stale,
+};
 pub use ingest::{ImportOptions, ImportProgress, ImportReport, Skipped, order_from_folder};
 pub use keys::{PublicKey, StationKey};
 pub use kind::EvidenceKind;

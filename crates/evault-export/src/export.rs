@@ -112,6 +112,37 @@ pub struct ExportReport {
     pub recorded: Recorded,
 }
 
+/// What an order still lacks to argue `reason`, read from the same
+/// evidence list that orders the uploads: for a parcel not received (or an
+/// unauthorised payment) a label photo and carrier events or a tracking
+/// snapshot; for an item not as described or damaged, photos or video of
+/// the contents. Empty when nothing is missing.
+pub fn missing_evidence(reason: DisputeReason, present: &[EvidenceKind]) -> Vec<&'static str> {
+    use EvidenceKind::*;
+    let has = |kinds: &[EvidenceKind]| kinds.iter().any(|k| present.contains(k));
+    let mut missing = Vec::new();
+    let leads = &kind_order(reason)[..3];
+    if leads.contains(&LabelPhoto) && !has(&[LabelPhoto]) {
+        missing.push("no label photo");
+    }
+    if (leads.contains(&TrackingEvents) || leads.contains(&LogisticsSnapshot))
+        && !has(&[TrackingEvents, LogisticsSnapshot])
+    {
+        missing.push("no carrier events");
+    }
+    if leads.contains(&PackingPhoto) && !has(&[PackingPhoto, PackingVideo]) {
+        missing.push("no photos of the contents");
+    }
+    missing
+}
+
+/// The order's story as the summary PDF's timeline tells it: photo times,
+/// carrier events, chat messages, e-mails and dispute records of the
+/// entries not retracted, in time order ([`Event::key`]).
+pub fn story(vault: &Vault, log: &evault_core::OrderLog) -> Result<Vec<Event>> {
+    Ok(gather(vault, log, &log.retracted())?.events)
+}
+
 /// The order in which kinds lead, for a reason.
 fn kind_order(reason: DisputeReason) -> [EvidenceKind; 10] {
     use EvidenceKind::*;

@@ -31,11 +31,15 @@ pub mod timeline;
 mod verify_bundle;
 
 pub use error::{Error, Result};
-pub use export::{ExportOptions, ExportReport, FitLine, UploadFile, export, export_with_progress};
+pub use export::{
+    ExportOptions, ExportReport, FitLine, UploadFile, export, export_with_progress,
+    missing_evidence, story,
+};
 pub use heif::{HEIF_CONVERT_ENV, HEIF_PACKAGE};
 pub use pdf::{CJK_FONT_ENV, Paper};
 pub use preview::{grey, thumbnail};
 pub use profile::{NameRule, Profile, SlotModel};
 pub use progress::{ExportProgress, ExportStage};
 pub use sources::SourceReport;
+pub use summary::statement_template;
 pub use verify_bundle::{BundleFinding, BundleReport, verify_bundle, verify_bundle_with_previous};

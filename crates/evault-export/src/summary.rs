@@ -193,7 +193,7 @@ impl Story<'_> {
         f.heading("Seller's statement");
         match self.statement {
             Some(s) => f.para(s.trim()),
-            None => f.para(template(self.reason)),
+            None => f.para(statement_template(self.reason)),
         }
     }
 
@@ -511,8 +511,9 @@ impl Story<'_> {
     }
 }
 
-/// The statement used when the seller gives none.
-fn template(reason: DisputeReason) -> &'static str {
+/// The statement used when the seller gives none (and the one a form
+/// starts from).
+pub fn statement_template(reason: DisputeReason) -> &'static str {
     // Only what the records themselves show; the seller's own account goes
     // in --statement.
     match reason {
@@ -536,7 +537,7 @@ fn template(reason: DisputeReason) -> &'static str {
 
 /// An RFC 3339 time as `2026-11-18 09:12:31 +08:00` (`UTC` for `Z`);
 /// anything else as it is.
-fn pretty_time(shown: &str) -> String {
+pub(crate) fn pretty_time(shown: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(shown) {
         Ok(t) if shown.ends_with('Z') => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         Ok(t) => t.format("%Y-%m-%d %H:%M:%S %:z").to_string(),

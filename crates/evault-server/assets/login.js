@@ -15,7 +15,9 @@ form.addEventListener('submit', async (event) => {
     });
     if (r.ok) {
       localStorage.setItem('evault.station', body.station);
-      location.assign('/station');
+      // Back to the page that asked for the login (same origin only), else home.
+      const next = new URLSearchParams(location.search).get('next') || '/';
+      location.assign(/^\/(?![\/\\])/.test(next) ? next : '/');
       return;
     }
     const e = await r.json().catch(() => ({ message: `the server answered ${r.status}` }));

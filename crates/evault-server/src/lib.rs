@@ -10,11 +10,18 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod bundles;
+mod desk_pages;
 mod error;
 mod evidence;
+mod exports;
 mod labels;
+mod order_index;
+mod order_view;
 mod orders;
 mod pages;
+mod records;
+mod search;
 mod session;
 mod state;
 mod tls;
@@ -102,6 +109,8 @@ pub enum ServeError {
 /// A bound server, ready to run.
 pub struct Server {
     listener: std::net::TcpListener,
+    vault: Vault,
+    index: Arc<order_index::SharedIndex>,
     addr: SocketAddr,
     tls: Option<(tls::Pem, String, Option<PathBuf>)>,
     app: Router,
@@ -115,9 +124,18 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// The routes, for a vault and its settings (`tls`: whether it is served over TLS).
-pub fn router(vault: Vault, config: &ServeConfig, tls: bool) -> Router {
+/// The routes, for a vault and its settings (`tls`: whether it is served
+/// over TLS). Reads (or rebuilds) the order index; [`Server::run`] keeps it
+/// fresh.
+fn router(
+    vault: Vault,
+    config: &ServeConfig,
+    tls: bool,
+    index: Arc<order_index::SharedIndex>,
+) -> Router {
     let state = state::AppState {
+        index,
+        exports: Arc::default(),
         vault,
         gate: Arc::default(),
         limits: config.limits,
@@ -138,6 +156,27 @@ pub fn router(vault: Vault, config: &ServeConfig, tls: bool) -> Router {
             post(evidence::upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/api/v1/orders/{id}", get(orders::get))
+        .route("/api/v1/orders", get(search::list))
+        .route("/api/v1/disputes", get(search::disputes))
+        .route("/api/v1/orders/{id}/notes", post(records::note))
+        .route("/api/v1/orders/{id}/retractions", post(records::retract))
+        .route("/api/v1/orders/{id}/disputes", post(records::dispute))
+        .route("/api/v1/orders/{id}/verify", get(records::verify))
+        .route("/api/v1/orders/{id}/exports", post(exports::start))
+        .route("/api/v1/exports/{job}", get(exports::status))
+        .route("/api/v1/exports/{job}/bundle", get(exports::bundle))
+        .route("/api/v1/exports/{job}/files/{name}", get(exports::file))
+        .route("/api/v1/profiles", get(exports::profiles))
+        .route(
+            "/api/v1/bundles/check",
+            post(bundles::check).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/desk", get(desk_pages::disputes))
+        .route("/orders", get(desk_pages::orders))
+        .route("/orders/{id}", get(desk_pages::order))
+        .route("/orders/{id}/answer", get(desk_pages::answer))
+        .route("/exports/{job}", get(desk_pages::export))
+        .route("/check", get(desk_pages::check))
         .route("/api/v1/station", get(pages::station_config))
         .route(
             "/api/v1/labels/read",
@@ -226,9 +265,12 @@ impl Server {
             })?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let app = router(vault, &config, tls.is_some());
+        let index = Arc::new(order_index::SharedIndex::open(&vault)?);
+        let app = router(vault.clone(), &config, tls.is_some(), index.clone());
         Ok(Self {
             listener,
+            vault,
+            index,
             addr,
             tls,
             app,
@@ -290,6 +332,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
+        self.index.clone().keep_fresh(self.vault.clone());
         let handle = axum_server::Handle::new();
         let h = handle.clone();
         tokio::spawn(async move {

@@ -73,7 +73,7 @@ pub(crate) async fn get(
 }
 
 /// `filename*` (RFC 8187) and an ASCII `filename` fallback.
-fn disposition(name: &str) -> HeaderValue {
+pub(crate) fn disposition(name: &str) -> HeaderValue {
     let base = name.rsplit('/').next().unwrap_or(name);
     let ascii: String = base
         .chars()

@@ -19,7 +19,12 @@ use crate::uploads::MAX_SLICE_BYTES;
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The files under `/assets/`.
-const ASSETS: [(&str, &str, &str); 8] = [
+const ASSETS: [(&str, &str, &str); 9] = [
+    (
+        "desk.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/desk.js"),
+    ),
     (
         "sw.js",
         "text/javascript; charset=utf-8",
@@ -131,8 +136,14 @@ fn page(html: &'static str) -> Response {
     r
 }
 
-pub(crate) async fn home() -> Redirect {
-    Redirect::to("/station")
+/// `/`: the desk for service and admin accounts, the station for
+/// station accounts, the login page for anyone else.
+pub(crate) async fn home(caller: Result<Caller, ApiError>) -> Redirect {
+    Redirect::to(match caller {
+        Ok(c) if crate::exports::DESK.contains(&c.account.role) => "/desk",
+        Ok(_) => "/station",
+        Err(_) => "/login",
+    })
 }
 
 pub(crate) async fn login() -> Response {

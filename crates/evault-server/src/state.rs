@@ -29,6 +29,10 @@ impl Default for Limits {
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) vault: Vault,
+    /// The order index the desk searches.
+    pub(crate) index: Arc<crate::order_index::SharedIndex>,
+    /// Exports started from the desk.
+    pub(crate) exports: Arc<crate::exports::Jobs>,
     pub(crate) gate: Arc<Gate>,
     pub(crate) limits: Limits,
     /// Whether pages are served over TLS (cookies are then `Secure`).

@@ -73,8 +73,15 @@ impl Event {
         })
     }
 
-    /// The sort key of the merged timeline.
-    pub(crate) fn key(&self) -> (NaiveDateTime, u64, usize) {
+    /// The time as the summary PDF's timeline shows it
+    /// (`2026-11-18 09:12:31 +08:00`, `… UTC`, or as written).
+    pub fn when(&self) -> String {
+        crate::summary::pretty_time(&self.shown)
+    }
+
+    /// The sort key of the merged timeline: the instant, then the entry,
+    /// then the place in its file.
+    pub fn key(&self) -> (NaiveDateTime, u64, usize) {
         (self.at, self.seq, self.ord)
     }
 }
