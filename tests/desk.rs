@@ -95,6 +95,15 @@ fn the_desk_api_answers_the_desk_roles_only_and_names_what_is_wrong() {
     assert!(String::from_utf8_lossy(&page.body).contains("mei is a station account"));
 
     let lin = Client::login(&server.url, "lin", "desk-1");
+    // A page for an order that does not exist says so, as a page.
+    let page = lin.get("/orders/NO-SUCH-ORDER");
+    assert_eq!(page.status, 404);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(String::from_utf8_lossy(&page.body).contains(r#"data-code="no-such-order""#));
     // Search: exact, prefix, substring (any case), filters, paging.
     let found = |q: &str| {
         let r = lin.get(&format!("/api/v1/orders?{q}"));
@@ -184,8 +193,31 @@ fn the_desk_api_answers_the_desk_roles_only_and_names_what_is_wrong() {
         json!({"seq": seq, "reason": "wrong order"}),
     );
     assert_eq!(r.status, 201);
-    let r = post("/api/v1/orders/NO-SUCH/notes", json!({"text": "x"}));
-    assert_eq!((r.status, r.code().as_str()), (404, "no-such-order"));
+    let r = post(
+        "/api/v1/orders/SO-2026-10481/retractions",
+        json!({"seq": seq, "reason": "again"}),
+    );
+    assert_eq!((r.status, r.code().as_str()), (409, "wrong-entry"));
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("already retracted")
+    );
+    for (path, body) in [
+        ("/api/v1/orders/NO-SUCH/notes", json!({"text": "x"})),
+        (
+            "/api/v1/orders/NO-SUCH/exports",
+            json!({"profile": "stripe"}),
+        ),
+    ] {
+        let r = post(path, body);
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (404, "no-such-order"),
+            "{path}"
+        );
+    }
     let r = post(
         "/api/v1/orders/SO-2026-10481/disputes",
         json!({"platform": "stripe", "reason": "not-received", "due": "12/20/2026"}),

@@ -409,8 +409,9 @@ impl OrderIndex {
     }
 
     /// The last step: takes in what [`read`](Self::read) found. A summary
-    /// read from a shorter log than the one already held is not taken (a
-    /// slower reader lost a race; logs only grow).
+    /// of fewer entries than the one already held is not taken (a slower
+    /// reader lost a race; logs only gain entries, even when `repair` cuts
+    /// a torn line, since it records the cut).
     pub fn apply(&mut self, fresh: Fresh) -> Refreshed {
         for key in &fresh.gone {
             self.remove(key);
@@ -420,8 +421,8 @@ impl OrderIndex {
         for (key, r) in fresh.read {
             match r {
                 Ok(Some(order)) => {
-                    let held = self.at.get(&key).map(|i| self.orders[*i].log_bytes);
-                    if held.is_none_or(|len| len <= order.log_bytes) {
+                    let held = self.at.get(&key).map(|i| self.orders[*i].entries);
+                    if held.is_none_or(|n| n <= order.entries) {
                         self.damaged.retain(|(k, _)| *k != key);
                         self.insert(order);
                     }

@@ -933,3 +933,34 @@ fn readme(order: &OrderId, profile: &Profile, reason: DisputeReason) -> String {
     ];
     lines.join("\n") + "\n"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use EvidenceKind::*;
+
+    #[test]
+    fn missing_evidence_follows_the_reason() {
+        let nr = DisputeReason::NotReceived;
+        assert_eq!(
+            missing_evidence(nr, &[PackingPhoto, ChatLog]),
+            ["no label photo", "no carrier events"]
+        );
+        assert_eq!(missing_evidence(nr, &[LabelPhoto]), ["no carrier events"]);
+        assert!(missing_evidence(nr, &[LabelPhoto, LogisticsSnapshot]).is_empty());
+        let damaged = DisputeReason::Damaged;
+        assert_eq!(
+            missing_evidence(damaged, &[LabelPhoto, TrackingEvents]),
+            ["no photos of the contents"]
+        );
+        assert!(missing_evidence(damaged, &[PackingVideo]).is_empty());
+        assert_eq!(
+            missing_evidence(DisputeReason::Other, &[]),
+            [
+                "no label photo",
+                "no carrier events",
+                "no photos of the contents"
+            ]
+        );
+    }
+}

@@ -15,7 +15,7 @@ async function call(method, path, { json, body, headers = {} } = {}) {
     throw new Error('The server cannot be reached. Check the connection and try again.');
   }
   const data = await r.json().catch(() => ({}));
-  if (r.status === 401) { location.assign('/login?next=' + encodeURIComponent(location.pathname)); }
+  if (r.status === 401) { location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search)); }
   if (!r.ok) throw Object.assign(new Error(data.message || `the server answered ${r.status}`), { code: data.code });
   return data;
 }

@@ -149,9 +149,31 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// An API error, as a page a person can read.
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct Problem {
+    title: &'static str,
+    code: &'static str,
+    message: String,
+}
+
 impl From<ApiError> for Refusal {
     fn from(e: ApiError) -> Self {
-        Self(Box::new(e.into_response()))
+        let title = match e.status {
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::BAD_REQUEST => "This address cannot be read",
+            s if s.is_server_error() => "The server could not do this",
+            _ => "Refused",
+        };
+        let status = e.status;
+        let mut r = html(Problem {
+            title,
+            code: e.code,
+            message: e.message,
+        });
+        *r.status_mut() = status;
+        Self(Box::new(r))
     }
 }
 
@@ -253,13 +275,14 @@ pub(crate) async fn orders(
     let last = first + found.orders.len().saturating_sub(1);
     let link = |page: usize| {
         format!(
-            "/orders?q={}&from={}&to={}&station={}&operator={}&dispute={}&page={page}",
+            "/orders?q={}&from={}&to={}&station={}&operator={}&dispute={}&per_page={}&page={page}",
             segment(&p.q),
             segment(&p.from),
             segment(&p.to),
             segment(&p.station),
             segment(&p.operator),
             segment(&p.dispute),
+            found.per_page,
         )
     };
     let prev = (found.page > 1).then(|| link(found.page - 1));

@@ -71,6 +71,7 @@ impl From<evault_core::Error> for ApiError {
             }
             E::UnknownOrder(_) => Self::new(StatusCode::NOT_FOUND, "no-such-order", message),
             E::UnknownSeq { .. } => Self::new(StatusCode::NOT_FOUND, "no-such-entry", message),
+            E::WrongEntry { .. } => Self::new(StatusCode::CONFLICT, "wrong-entry", message),
             E::DeviceHashMismatch { .. } => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "device-hash-mismatch",

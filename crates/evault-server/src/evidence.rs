@@ -437,6 +437,7 @@ pub(crate) async fn commit(
     let vault = state.vault.clone();
     let o = order.clone();
     let outcome = blocking(move || Ok(vault.add(&o, vec![item], &actor)?)).await?;
+    state.index.touch(&state.vault, order).await;
     match outcome.into_iter().next() {
         Some(AddOutcome::Added(r)) => recorded("recorded", StatusCode::CREATED, &r),
         Some(AddOutcome::AlreadyRecorded { seq, .. }) => {

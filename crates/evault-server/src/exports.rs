@@ -37,6 +37,8 @@ pub(crate) const DESK: [Role; 2] = [Role::Service, Role::Admin];
 #[derive(Default)]
 pub(crate) struct Jobs {
     jobs: Mutex<Vec<Arc<Job>>>,
+    /// Held by the export that runs; the others wait for it.
+    turn: tokio::sync::Mutex<()>,
 }
 
 /// One export.
@@ -74,7 +76,7 @@ impl Job {
     /// `(stage, done, total)` for a progress bar.
     pub fn progress(&self) -> (&'static str, u64, u64) {
         let stage = match self.stage.load(Ordering::SeqCst) {
-            0 => "reading the order",
+            0 => "waiting for its turn, then reading the order",
             i => STAGES.get(i as usize - 1).map_or("exporting", |(_, s)| s),
         };
         (
@@ -115,12 +117,27 @@ impl Jobs {
             .jobs
             .lock()
             .map_err(|_| ApiError::internal("the jobs lock is poisoned"))?;
-        if jobs.len() >= MAX_JOBS
-            && let Some(i) = jobs
+        if jobs.len() >= MAX_JOBS {
+            let finished = jobs
                 .iter()
-                .position(|j| j.outcome.lock().is_ok_and(|o| o.is_some()))
-        {
-            jobs.remove(i);
+                .position(|j| j.outcome.lock().is_ok_and(|o| o.is_some()));
+            match finished {
+                Some(i) => {
+                    jobs.remove(i);
+                }
+                None => {
+                    return Err(ApiError {
+                        retry_after: Some(60),
+                        ..ApiError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "busy",
+                            format!(
+                                "{MAX_JOBS} exports are waiting already; try again in a minute"
+                            ),
+                        )
+                    });
+                }
+            }
         }
         jobs.push(job);
         Ok(())
@@ -164,6 +181,8 @@ pub(crate) async fn start(
     let Path(order) = order?;
     let order: OrderId = order.parse()?;
     let Json(req) = body?;
+    let (vault, o) = (state.vault.clone(), order.clone());
+    blocking(move || Ok(vault.log(&o).map(drop)?)).await?;
     let profile = Profile::find(&req.profile, &[]).map_err(|e| {
         ApiError::bad_request(
             "unknown-profile",
@@ -212,6 +231,8 @@ pub(crate) async fn start(
     let s = state.clone();
     tokio::spawn(async move {
         let (vault, j) = (s.vault.clone(), job.clone());
+        // One export at a time: each uses every core while it fits photos.
+        let _turn = s.exports.turn.lock().await;
         let r = blocking(move || {
             let r = evault_export::export_with_progress(
                 &vault, &j.order, &options, &actor, &j.bundle, &*j,
@@ -245,7 +266,12 @@ fn export_error(e: evault_export::Error) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "does-not-fit", message)
         }
         E::NoReason(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no-reason", message),
-        E::CheckpointMismatch { .. } | E::OrderChanged(_) | E::StampInvalid { .. } => {
+        E::OrderChanged(_) => ApiError::new(
+            StatusCode::CONFLICT,
+            "order-changed",
+            format!("{message}; export again"),
+        ),
+        E::CheckpointMismatch { .. } | E::StampInvalid { .. } => {
             ApiError::new(StatusCode::CONFLICT, "log-does-not-verify", message)
         }
         E::MissingTool { .. } => {
@@ -303,6 +329,32 @@ pub(crate) async fn bundle(
     caller.require(&DESK, "downloading a bundle")?;
     let job = state.exports.get(&id)?;
     let report = job.report().ok_or_else(not_ready)?;
+    // The bundle on disk must still be the one recorded in the log.
+    let (path, want) = (job.bundle.clone(), report.bundle_sha256.clone());
+    blocking(move || {
+        use sha2::Digest;
+        let gone = |e: &dyn std::fmt::Display| {
+            ApiError::new(
+                StatusCode::GONE,
+                "bundle-gone",
+                format!("{}: {e}", path.display()),
+            )
+        };
+        let mut file = std::fs::File::open(&path).map_err(|e| gone(&e))?;
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match file.read(&mut buf).map_err(|e| gone(&e))? {
+                0 => break,
+                n => hasher.update(&buf[..n]),
+            }
+        }
+        if hex(&hasher.finalize()) != want {
+            return Err(gone(&"it changed on disk after the export; export again"));
+        }
+        Ok(())
+    })
+    .await?;
     let file = tokio::fs::File::open(&job.bundle).await.map_err(|e| {
         ApiError::new(
             StatusCode::GONE,
@@ -358,7 +410,9 @@ pub(crate) async fn file(
     let (path, want) = (job.bundle.clone(), listed.sha256.clone());
     let member = format!("/data/upload/{name}");
     let bytes = blocking(move || read_member(&path, &member, &want)).await?;
-    let inline = query.as_deref() == Some("inline") && name.ends_with(".pdf");
+    // Only a PDF evault made (the summary) is shown in the page's frame;
+    // anything else, a recorded PDF included, is an attachment.
+    let inline = query.as_deref() == Some("inline") && listed.generated && name.ends_with(".pdf");
     let mut r = bytes.into_response();
     let h = r.headers_mut();
     let kind = if name.ends_with(".pdf") {
@@ -420,14 +474,14 @@ fn read_member(path: &std::path::Path, suffix: &str, sha256: &str) -> Result<Vec
         .take(1 << 30)
         .read_to_end(&mut bytes)
         .map_err(|e| gone(&e))?;
-    let hex: String = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    if hex != sha256 {
+    if hex(&sha2::Sha256::digest(&bytes)) != sha256 {
         return Err(gone(&"the file no longer matches the export's report"));
     }
     Ok(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `GET /api/v1/profiles`: the platform profiles and their limits (as

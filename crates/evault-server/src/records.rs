@@ -185,7 +185,10 @@ pub(crate) async fn verify_json(
 ) -> Result<serde_json::Value, ApiError> {
     let vault = state.vault.clone();
     let report = blocking(move || {
-        vault.log(&order)?;
+        // An unknown order is a 404; a damaged log is verify's to report.
+        if let Err(e @ evault_core::Error::UnknownOrder(_)) = vault.log(&order) {
+            return Err(e.into());
+        }
         let options = VerifyOptions {
             order: Some(order),
             fast: !full,

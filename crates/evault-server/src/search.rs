@@ -39,9 +39,12 @@ pub(crate) struct SearchParams {
     /// `yes`, `no` or empty.
     #[serde(default)]
     pub dispute: String,
-    /// From 1.
-    pub page: Option<usize>,
-    pub per_page: Option<usize>,
+    /// From 1 (anything else is page 1).
+    #[serde(default)]
+    pub page: String,
+    /// Orders a page (1 to 500; anything else is 50).
+    #[serde(default)]
+    pub per_page: String,
 }
 
 impl SearchParams {
@@ -73,8 +76,13 @@ impl SearchParams {
                 ));
             }
         };
-        let per_page = self.per_page.unwrap_or(PER_PAGE).clamp(1, 500);
-        let page = self.page.unwrap_or(1).max(1);
+        let per_page = self
+            .per_page
+            .trim()
+            .parse()
+            .unwrap_or(PER_PAGE)
+            .clamp(1, 500);
+        let page = self.page.trim().parse().unwrap_or(1usize).max(1);
         if self.q.len() > evault_core::MAX_ORDER_ID_BYTES {
             return Err(ApiError::bad_request(
                 "invalid-field",
