@@ -231,6 +231,42 @@ fn the_desk_api_answers_the_desk_roles_only_and_names_what_is_wrong() {
     let r = post("/api/v1/orders/SO-2026-10481/notes", json!({"txt": "x"}));
     assert_eq!((r.status, r.code().as_str()), (422, "bad-json"));
 
+    // A packing video gets a player on the order's page, and a still grabbed
+    // from it says where it was taken.
+    let video = crate::util::noise(7, 5000);
+    let r = lin.send(
+        "POST",
+        "/api/v1/orders/SO-2026-10481/evidence",
+        &[
+            ("x-evault-name", "packing.webm"),
+            ("x-evault-kind", "packing-video"),
+        ],
+        &video,
+    );
+    assert_eq!(r.status, 201, "{:?}", r.json());
+    let still = crate::serve_util::label_photo("SO-2026-10481", "1Z999");
+    let sha = crate::util::hex(&<sha2::Sha256 as sha2::Digest>::digest(&still));
+    let r = lin.send(
+        "POST",
+        "/api/v1/orders/SO-2026-10481/evidence",
+        &[
+            ("x-evault-name", "still.jpg"),
+            ("x-evault-kind", "packing-photo"),
+            ("x-evault-device-sha256", &sha),
+            ("idempotency-key", "S-1"),
+            ("x-evault-frame-of", "V-1@6000"),
+        ],
+        &still,
+    );
+    assert_eq!(r.status, 201, "{:?}", r.json());
+    let page = String::from_utf8(lin.get("/orders/SO-2026-10481").body).unwrap();
+    assert!(page.contains(r#"<video class="player""#), "{page}");
+    assert!(
+        page.contains("a still grabbed at 00:06 of packing video V-1"),
+        "{page}"
+    );
+    assert!(page.contains("/thumbnail\""), "{page}");
+
     // An export that cannot fit fails with what to drop, and records nothing.
     let before = log_json(&s.vault, "112-7739151-0042185").len();
     let r = post(

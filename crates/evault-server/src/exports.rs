@@ -266,11 +266,7 @@ fn export_error(e: evault_export::Error) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "does-not-fit", message)
         }
         E::NoReason(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no-reason", message),
-        E::OrderChanged(_) => ApiError::new(
-            StatusCode::CONFLICT,
-            "order-changed",
-            format!("{message}; export again"),
-        ),
+        E::OrderChanged(_) => ApiError::new(StatusCode::CONFLICT, "order-changed", message),
         E::CheckpointMismatch { .. } | E::StampInvalid { .. } => {
             ApiError::new(StatusCode::CONFLICT, "log-does-not-verify", message)
         }
