@@ -182,6 +182,14 @@ pub enum Error {
         /// The order stored there.
         stored: String,
     },
+    /// The object store refused or failed an operation.
+    #[error("object store: {what}: {why}")]
+    ObjectStore {
+        /// What was being done, and on which object.
+        what: String,
+        /// Why it failed.
+        why: String,
+    },
     /// Another process holds the order's lock for too long.
     #[error(
         "order {order:?} is locked by another evault process ({path}) for more than {secs} s; wait for it to finish and retry"

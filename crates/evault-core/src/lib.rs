@@ -50,6 +50,8 @@ mod keys;
 mod kind;
 mod manifest;
 pub mod merkle;
+#[cfg(feature = "object-store")]
+mod object_log;
 mod read;
 mod repair;
 mod sniff;
@@ -79,6 +81,8 @@ pub use index::{
 pub use ingest::{ImportOptions, ImportProgress, ImportReport, Skipped, order_from_folder};
 pub use keys::{PublicKey, StationKey};
 pub use kind::EvidenceKind;
+#[cfg(feature = "object-store")]
+pub use object_log::{Appended, LogTail, ObjectLog};
 pub use read::{OrderLog, OrderSummary, VerifiedReader};
 pub use repair::RepairOutcome;
 pub use sniff::{PREFIX_LEN, Sniffed, exif_orientation, sniff_bytes};

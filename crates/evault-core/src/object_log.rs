@@ -1,0 +1,447 @@
+//! Order logs and blobs on object storage (`docs/format.md` section 2.2):
+//! one object per entry, `orders/<key>/log/<seq, 20 digits>.json`, holding
+//! exactly the bytes of the entry's manifest line, and blobs under
+//! `blobs/sha256/<xx>/<hex>`; every write create-only, nothing overwritten.
+//!
+//! An append lists the order's entries, hashes the last, and creates the
+//! next `seq`; when another writer took that `seq` first it starts again on
+//! the new tail, after a random, growing wait. When the create reports that
+//! the object exists and the object holds our exact bytes, our own earlier
+//! try landed (clients retry after a 5xx and can see their own success as a
+//! conflict).
+//!
+//! The API is blocking, like the rest of the crate: it runs the store's
+//! futures on a runtime of its own, so it must not be called from inside
+//! an async task (use a blocking thread, as `evault serve` does).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use crate::entry::{Entry, Timestamp};
+use crate::error::{Error, Result};
+use crate::id::{BlobId, EntryHash, OrderId};
+use crate::merkle::leaf_hash;
+
+/// How many times an append starts again after losing a race.
+const MAX_TRIES: u32 = 64;
+
+/// Digits of the `seq` in an entry object's name.
+const SEQ_DIGITS: usize = 20;
+
+/// The last entry of an order, as an append builds on it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogTail {
+    /// Its `seq` (0 for an order with no entry).
+    pub seq: u64,
+    /// Its hash, the next entry's `prev`.
+    pub hash: Option<EntryHash>,
+    /// When it was recorded.
+    pub recorded_at: Option<Timestamp>,
+}
+
+/// An entry written by [`ObjectLog::append`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// Its `seq`.
+    pub seq: u64,
+    /// Its line (the object's bytes).
+    pub line: Vec<u8>,
+    /// Its hash.
+    pub hash: EntryHash,
+    /// How many times another writer took the `seq` first.
+    pub lost_races: u32,
+}
+
+/// Order logs and blobs in an object store under a prefix.
+pub struct ObjectLog {
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+    runtime: tokio::runtime::Runtime,
+    /// The highest `seq` seen per order, so that a listing starts after it.
+    known: Mutex<HashMap<String, LogTail>>,
+}
+
+impl std::fmt::Debug for ObjectLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectLog")
+            .field("store", &self.store.to_string())
+            .field("prefix", &self.prefix.as_ref())
+            .finish_non_exhaustive()
+    }
+}
+
+fn store_error(what: &str, path: &ObjectPath, e: &dyn std::fmt::Display) -> Error {
+    Error::ObjectStore {
+        what: format!("{what} {path}"),
+        why: e.to_string(),
+    }
+}
+
+impl ObjectLog {
+    /// Uses `store`, with every object name under `prefix` (may be empty).
+    pub fn new(store: Arc<dyn ObjectStore>, prefix: &str) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::ObjectStore {
+                what: "starting the object store's runtime".into(),
+                why: e.to_string(),
+            })?;
+        Ok(Self {
+            store,
+            prefix: ObjectPath::from(prefix.trim_matches('/')),
+            runtime,
+            known: Mutex::default(),
+        })
+    }
+
+    fn path(&self, rest: &str) -> ObjectPath {
+        ObjectPath::from(format!("{}/{rest}", self.prefix.as_ref()).trim_start_matches('/'))
+    }
+
+    /// The folder of an order's entry objects.
+    fn log_dir(&self, order: &OrderId) -> ObjectPath {
+        self.path(&format!("orders/{}/log", order.storage_key()))
+    }
+
+    /// The object of entry `seq`.
+    pub fn entry_path(&self, order: &OrderId, seq: u64) -> ObjectPath {
+        self.path(&format!(
+            "orders/{}/log/{seq:0width$}.json",
+            order.storage_key(),
+            width = SEQ_DIGITS
+        ))
+    }
+
+    /// The object of a blob.
+    pub fn blob_path(&self, id: &BlobId) -> ObjectPath {
+        let hex = id.to_hex();
+        self.path(&format!("blobs/sha256/{}/{hex}", &hex[..2]))
+    }
+
+    /// Stores a blob create-only; `false` when it was stored already (its
+    /// name is its SHA-256, so the bytes are the same).
+    pub fn put_blob(&self, id: &BlobId, bytes: Vec<u8>) -> Result<bool> {
+        let path = self.blob_path(id);
+        let put = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        let r = self
+            .runtime
+            .block_on(self.store.put_opts(&path, PutPayload::from(bytes), put));
+        match r {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(store_error("storing", &path, &e)),
+        }
+    }
+
+    /// The `seq` of every entry object of an order, ascending, listed
+    /// after `after` (an object name) when given.
+    fn list(&self, order: &OrderId, after: Option<&ObjectPath>) -> Result<Vec<u64>> {
+        let dir = self.log_dir(order);
+        let listed: Vec<object_store::ObjectMeta> = self
+            .runtime
+            .block_on(async {
+                match after {
+                    Some(offset) => {
+                        self.store
+                            .list_with_offset(Some(&dir), offset)
+                            .try_collect()
+                            .await
+                    }
+                    None => self.store.list(Some(&dir)).try_collect().await,
+                }
+            })
+            .map_err(|e| store_error("listing", &dir, &e))?;
+        let mut seqs: Vec<u64> = listed
+            .iter()
+            .filter_map(|m| m.location.filename())
+            .filter_map(|name| name.strip_suffix(".json"))
+            .filter(|digits| digits.len() == SEQ_DIGITS)
+            .filter_map(|digits| digits.parse().ok())
+            .collect();
+        // Listings are not guaranteed to be sorted.
+        seqs.sort_unstable();
+        Ok(seqs)
+    }
+
+    fn get(&self, path: &ObjectPath) -> Result<Option<Vec<u8>>> {
+        let r = self.runtime.block_on(async {
+            match self.store.get(path).await {
+                Ok(got) => got.bytes().await.map(Some),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        });
+        r.map(|b| b.map(|b| b.to_vec()))
+            .map_err(|e| store_error("reading", path, &e))
+    }
+
+    /// The order's last entry.
+    pub fn tail(&self, order: &OrderId) -> Result<LogTail> {
+        let key = order.storage_key();
+        let known = self
+            .known
+            .lock()
+            .map(|k| k.get(&key).cloned())
+            .unwrap_or_default();
+        let after = known.as_ref().map(|t| self.entry_path(order, t.seq));
+        let newer = self.list(order, after.as_ref())?;
+        let Some(&seq) = newer.last() else {
+            return Ok(known.unwrap_or_default());
+        };
+        let path = self.entry_path(order, seq);
+        let line = self.get(&path)?.ok_or_else(|| Error::ObjectStore {
+            what: format!("reading {path}"),
+            why: "listed, then not found".into(),
+        })?;
+        let tail = tail_of(&line, seq, order)?;
+        self.remember(&key, &tail);
+        Ok(tail)
+    }
+
+    fn remember(&self, key: &str, tail: &LogTail) {
+        if let Ok(mut known) = self.known.lock() {
+            let held = known.entry(key.to_owned()).or_default();
+            if held.seq < tail.seq {
+                *held = tail.clone();
+            }
+        }
+    }
+
+    /// Appends one entry: `build` makes its line from the tail it follows
+    /// (it is called again, on the new tail, after a lost race).
+    pub fn append(
+        &self,
+        order: &OrderId,
+        mut build: impl FnMut(&LogTail) -> Result<Vec<u8>>,
+    ) -> Result<Appended> {
+        let key = order.storage_key();
+        for lost_races in 0..MAX_TRIES {
+            let tail = self.tail(order)?;
+            let line = build(&tail)?;
+            let seq = tail.seq.checked_add(1).ok_or_else(|| Error::DamagedLog {
+                order: order.to_string(),
+                line: tail.seq,
+                why: "its last sequence number is the largest possible".into(),
+            })?;
+            let path = self.entry_path(order, seq);
+            let put = PutOptions {
+                mode: PutMode::Create,
+                ..PutOptions::default()
+            };
+            let r = self.runtime.block_on(self.store.put_opts(
+                &path,
+                PutPayload::from(line.clone()),
+                put,
+            ));
+            let landed = match r {
+                Ok(_) => true,
+                // Ours, if it holds our bytes: an earlier try that landed.
+                Err(object_store::Error::AlreadyExists { .. }) => {
+                    self.get(&path)?.is_some_and(|held| held == line)
+                }
+                Err(e) => return Err(store_error("appending", &path, &e)),
+            };
+            if landed {
+                let hash = leaf_hash(&line);
+                let written = tail_of(&line, seq, order)?;
+                self.remember(&key, &written);
+                return Ok(Appended {
+                    seq,
+                    line,
+                    hash,
+                    lost_races,
+                });
+            }
+            std::thread::sleep(backoff(lost_races));
+        }
+        Err(Error::ObjectStore {
+            what: format!("appending to order {order:?}"),
+            why: format!(
+                "another writer took the next entry {MAX_TRIES} times in a row; retry later"
+            ),
+        })
+    }
+
+    /// Every entry object of the order, in `seq` order: `(seq, line)`.
+    /// Gaps are not filled and not refused (verify names them).
+    pub fn entries(&self, order: &OrderId) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for seq in self.list(order, None)? {
+            let path = self.entry_path(order, seq);
+            if let Some(line) = self.get(&path)? {
+                out.push((seq, line));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The order's log as the local `manifest.jsonl` would hold it: every
+    /// entry object's bytes followed by `\n`, in `seq` order.
+    pub fn manifest(&self, order: &OrderId) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for (_, line) in self.entries(order)? {
+            out.extend_from_slice(&line);
+            out.push(b'\n');
+        }
+        Ok(out)
+    }
+}
+
+/// A random wait that grows with each lost race: up to 5 ms × 2^k, at most
+/// one second.
+fn backoff(lost: u32) -> Duration {
+    let cap = 5u64.saturating_mul(1 << lost.min(8)).min(1000);
+    let mut random = [0u8; 8];
+    let r = getrandom::fill(&mut random).map_or(cap / 2, |()| u64::from_le_bytes(random) % cap);
+    Duration::from_millis(r.max(1))
+}
+
+/// The tail an entry object gives.
+fn tail_of(line: &[u8], seq: u64, order: &OrderId) -> Result<LogTail> {
+    let entry: Entry = serde_json::from_slice(line).map_err(|e| Error::DamagedLog {
+        order: order.to_string(),
+        line: seq,
+        why: format!("entry object {seq}: {e}"),
+    })?;
+    if entry.seq != seq {
+        return Err(Error::DamagedLog {
+            order: order.to_string(),
+            line: seq,
+            why: format!("entry object {seq} holds entry {}", entry.seq),
+        });
+    }
+    Ok(LogTail {
+        seq,
+        hash: Some(leaf_hash(line)),
+        recorded_at: Some(entry.recorded_at),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{Body, LINE_VERSION};
+    use object_store::memory::InMemory;
+
+    fn note_line(order: &OrderId, tail: &LogTail, text: &str) -> Vec<u8> {
+        let entry = Entry {
+            v: LINE_VERSION,
+            seq: tail.seq + 1,
+            prev: tail.hash,
+            order: order.clone(),
+            recorded_at: Timestamp::from_datetime(
+                chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+            ),
+            recorded_by: "test".into(),
+            station: "s".into(),
+            body: Body::Note {
+                text: text.to_owned(),
+            },
+        };
+        serde_json::to_vec(&entry).unwrap_or_default()
+    }
+
+    /// The chain of a log read back: contiguous, each `prev` the hash of the line before.
+    fn check_chain(entries: &[(u64, Vec<u8>)]) {
+        let mut prev = None;
+        for (i, (seq, line)) in entries.iter().enumerate() {
+            assert_eq!(*seq, i as u64 + 1);
+            let e: Entry = serde_json::from_slice(line).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!((e.seq, e.prev), (*seq, prev));
+            prev = Some(leaf_hash(line));
+        }
+    }
+
+    #[test]
+    fn sixteen_threads_appending_to_one_order_lose_and_duplicate_nothing() {
+        let log = Arc::new(ObjectLog::new(Arc::new(InMemory::new()), "vaults/a").unwrap());
+        let order: OrderId = "SO-RACE".parse().unwrap();
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let (log, order) = (log.clone(), order.clone());
+                std::thread::spawn(move || {
+                    let mut lost = 0;
+                    for i in 0..20 {
+                        let text = format!("t{t} n{i}");
+                        let a = log.append(&order, |tail| Ok(note_line(&order, tail, &text)));
+                        lost += a.map(|a| a.lost_races).unwrap_or_else(|e| panic!("{e}"));
+                    }
+                    lost
+                })
+            })
+            .collect();
+        let lost: u32 = threads.into_iter().map(|t| t.join().unwrap_or(0)).sum();
+        let entries = log.entries(&order).unwrap();
+        assert_eq!(entries.len(), 16 * 20);
+        check_chain(&entries);
+        let mut texts: Vec<String> = entries
+            .iter()
+            .map(
+                |(_, line)| match serde_json::from_slice::<Entry>(line).map(|e| e.body) {
+                    Ok(Body::Note { text }) => text,
+                    other => panic!("{other:?}"),
+                },
+            )
+            .collect();
+        texts.sort();
+        texts.dedup();
+        assert_eq!(texts.len(), 16 * 20, "every note once");
+        // The writers did race (else this test proves nothing).
+        assert!(lost > 0);
+        // Joined with newlines, the objects are a manifest the local reader takes.
+        let manifest = log.manifest(&order).unwrap();
+        let parsed = crate::OrderLog::parse(&manifest, "SO-RACE").unwrap();
+        assert_eq!((parsed.entries.len(), parsed.torn_bytes), (16 * 20, 0));
+    }
+
+    #[test]
+    fn another_writers_entry_is_built_on() {
+        let store = Arc::new(InMemory::new());
+        let log = ObjectLog::new(store.clone(), "").unwrap();
+        let order: OrderId = "SO-1".parse().unwrap();
+        let first = log
+            .append(&order, |t| Ok(note_line(&order, t, "one")))
+            .unwrap();
+        assert_eq!((first.seq, first.lost_races), (1, 0));
+        // Another process (another ObjectLog) appends entry 2.
+        let other = ObjectLog::new(store.clone(), "").unwrap();
+        let theirs = other
+            .append(&order, |t| Ok(note_line(&order, t, "theirs")))
+            .unwrap();
+        assert_eq!(theirs.seq, 2);
+        // This one has entry 1 cached as its tail; the listing after it finds entry 2.
+        let mine = log
+            .append(&order, |t| Ok(note_line(&order, t, "mine")))
+            .unwrap();
+        assert_eq!(mine.seq, 3);
+        check_chain(&log.entries(&order).unwrap());
+        assert_eq!(
+            log.entry_path(&order, 3).as_ref(),
+            format!(
+                "orders/{}/log/00000000000000000003.json",
+                order.storage_key()
+            )
+        );
+    }
+
+    #[test]
+    fn a_blob_is_stored_once() {
+        let log = ObjectLog::new(Arc::new(InMemory::new()), "p").unwrap();
+        let id: BlobId = "ab".repeat(32).parse().unwrap();
+        assert!(log.put_blob(&id, b"x".to_vec()).unwrap());
+        assert!(!log.put_blob(&id, b"x".to_vec()).unwrap());
+        assert_eq!(
+            log.blob_path(&id).as_ref(),
+            format!("p/blobs/sha256/ab/{}", "ab".repeat(32))
+        );
+    }
+}
