@@ -16,6 +16,7 @@ mod fuzz_inputs;
 mod golden;
 mod ids;
 mod keys;
+mod objects;
 mod order_index;
 mod photos;
 mod progress;

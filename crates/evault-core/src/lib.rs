@@ -69,7 +69,8 @@ pub use append::{AddOutcome, NewEvidence, Source};
 pub use checkpoint::{Checkpoint, CheckpointSignature, SignatureCheck};
 pub use dispute::{Dispute, DisputeReason, ExportRecord};
 pub use entry::{
-    Body, DeviceClaim, Entry, Evidence, FrameOf, ImageInfo, Recorded, Timestamp, VideoInfo,
+    Body, DeviceClaim, Entry, Evidence, FrameOf, ImageInfo, LINE_VERSION, Recorded, Timestamp,
+    VideoInfo,
 };
 pub use error::{Error, Result};
 /// RFC 3161 requests and the offline verifier ([`evault_timestamp`]).

@@ -100,6 +100,89 @@ impl ObjectLog {
         })
     }
 
+    /// Opens `s3://bucket/prefix` or `gs://bucket/prefix`, with credentials,
+    /// region and endpoint from the usual environment (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`,
+    /// `AWS_ALLOW_HTTP=true` for a local test server; `GOOGLE_*` for GCS).
+    pub fn from_url(url: &str) -> Result<Self> {
+        Self::from_url_with(url, &[])
+    }
+
+    /// [`from_url`](Self::from_url), with settings that take precedence over
+    /// the environment: `object_store`'s configuration keys, such as
+    /// `("aws_endpoint", "http://127.0.0.1:5000")` or `("aws_allow_http", "true")`.
+    pub fn from_url_with(url: &str, settings: &[(&str, &str)]) -> Result<Self> {
+        // reqwest's TLS uses the process's rustls provider: ring, as `evault
+        // serve` does (aws-lc, rustls's default, needs a C toolchain and cmake).
+        #[allow(
+            deprecated,
+            reason = "ring's provider lacks post-quantum key exchange; it is the one this build carries"
+        )]
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let bad = |why: String| Error::ObjectStore {
+            what: format!("opening {url}"),
+            why,
+        };
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            bad("give the vault as s3://BUCKET/PREFIX or gs://BUCKET/PREFIX".into())
+        })?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(bad("the URL names no bucket".into()));
+        }
+        let store: Arc<dyn ObjectStore> = match scheme {
+            "s3" => {
+                let allow_http = settings
+                    .iter()
+                    .find(|(k, _)| *k == "aws_allow_http")
+                    .map(|(_, v)| v.to_string())
+                    .or_else(|| std::env::var("AWS_ALLOW_HTTP").ok())
+                    .is_some_and(|v| v == "true");
+                // Every put carries its SHA-256; some servers (moto) want the
+                // algorithm named in a header too on Object Lock buckets.
+                let mut headers = reqwest::header::HeaderMap::new();
+                headers.insert(
+                    "x-amz-sdk-checksum-algorithm",
+                    reqwest::header::HeaderValue::from_static("SHA256"),
+                );
+                let client = object_store::ClientOptions::new()
+                    .with_allow_http(allow_http)
+                    .with_default_headers(headers);
+                let mut builder = object_store::aws::AmazonS3Builder::from_env();
+                for (key, value) in settings.iter().filter(|(k, _)| *k != "aws_allow_http") {
+                    let key = key
+                        .parse()
+                        .map_err(|e: object_store::Error| bad(e.to_string()))?;
+                    builder = builder.with_config(key, *value);
+                }
+                let s3 = builder
+                    .with_bucket_name(bucket)
+                    .with_checksum_algorithm(object_store::aws::Checksum::SHA256)
+                    .with_client_options(client)
+                    .build()
+                    .map_err(|e| bad(e.to_string()))?;
+                Arc::new(s3)
+            }
+            "gs" => {
+                let mut builder = object_store::gcp::GoogleCloudStorageBuilder::from_env();
+                for (key, value) in settings {
+                    let key = key
+                        .parse()
+                        .map_err(|e: object_store::Error| bad(e.to_string()))?;
+                    builder = builder.with_config(key, *value);
+                }
+                Arc::new(
+                    builder
+                        .with_bucket_name(bucket)
+                        .build()
+                        .map_err(|e| bad(e.to_string()))?,
+                )
+            }
+            other => return Err(bad(format!("{other}:// is not s3:// or gs://"))),
+        };
+        Self::new(store, prefix)
+    }
+
     fn path(&self, rest: &str) -> ObjectPath {
         ObjectPath::from(format!("{}/{rest}", self.prefix.as_ref()).trim_start_matches('/'))
     }

@@ -1,0 +1,153 @@
+//! Order logs and blobs on a real S3 server: moto's, on loopback, started
+//! and stopped by the test (`pip install "moto[server]>=5.2.6"`, which
+//! scripts/test does; earlier 5.2 versions answer 500 instead of 412 to a
+//! failed conditional write).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use evault_core::{Entry, LINE_VERSION, LogTail, ObjectLog, OrderId, Timestamp, merkle};
+
+/// A moto S3 server on an ephemeral loopback port, killed on drop.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let mut child = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("python3 cannot be started ({e}); install python3, then run scripts/test")
+            });
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while ureq::get(&endpoint).call().is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "moto's S3 server exited ({status}): pip install \"moto[server]>=5.2.6\", or run scripts/test"
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto's S3 server did not answer on {endpoint}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, endpoint }
+    }
+
+    /// Creates a bucket.
+    pub fn bucket(&self, name: &str) {
+        let r = ureq::put(&format!("{}/{name}", self.endpoint)).send_empty();
+        assert!(r.is_ok(), "creating bucket {name}: {r:?}");
+    }
+
+    /// The settings that point `ObjectLog::from_url_with` at this server.
+    pub fn settings(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("aws_endpoint", self.endpoint.as_str()),
+            ("aws_allow_http", "true"),
+            ("aws_region", "us-east-1"),
+            ("aws_access_key_id", "testing"),
+            ("aws_secret_access_key", "testing"),
+        ]
+    }
+
+    pub fn log(&self, url: &str) -> ObjectLog {
+        ObjectLog::from_url_with(url, &self.settings()).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn note(order: &OrderId, tail: &LogTail, text: &str) -> Vec<u8> {
+    let entry = Entry {
+        v: LINE_VERSION,
+        seq: tail.seq + 1,
+        prev: tail.hash,
+        order: order.clone(),
+        recorded_at: Timestamp::from_datetime(chrono::Utc::now()),
+        recorded_by: "test".into(),
+        station: "moto".into(),
+        body: evault_core::Body::Note {
+            text: text.to_owned(),
+        },
+    };
+    serde_json::to_vec(&entry).unwrap()
+}
+
+#[test]
+fn entries_and_blobs_on_s3_are_create_only_and_writers_racing_lose_nothing() {
+    let moto = Moto::start();
+    moto.bucket("vault");
+    let url = "s3://vault/shop-a";
+    let order: OrderId = "SO-2026-10481".parse().unwrap();
+
+    // Blobs: the second put of the same address is "already stored".
+    let log = moto.log(url);
+    let id: evault_core::BlobId = "cd".repeat(32).parse().unwrap();
+    assert!(log.put_blob(&id, b"bytes".to_vec()).unwrap());
+    assert!(!log.put_blob(&id, b"bytes".to_vec()).unwrap());
+
+    // 8 writers, each with its own client, 8 notes each, on one order.
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let log = Arc::new(moto.log(url));
+            let order = order.clone();
+            std::thread::spawn(move || {
+                let mut lost = 0;
+                for i in 0..8 {
+                    let text = format!("w{w} n{i}");
+                    let a = log.append(&order, |t| Ok(note(&order, t, &text)));
+                    lost += a.unwrap_or_else(|e| panic!("{e}")).lost_races;
+                }
+                lost
+            })
+        })
+        .collect();
+    let lost: u32 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    // They did race: the server refused creates (412), and the losers built on the winners.
+    assert!(lost > 0);
+    let entries = log.entries(&order).unwrap();
+    let mut prev = None;
+    let mut texts = Vec::new();
+    for (i, (seq, line)) in entries.iter().enumerate() {
+        assert_eq!(*seq, i as u64 + 1, "contiguous");
+        let e: Entry = serde_json::from_slice(line).unwrap();
+        assert_eq!((e.seq, e.prev), (*seq, prev), "chained");
+        prev = Some(merkle::leaf_hash(line));
+        if let evault_core::Body::Note { text } = e.body {
+            texts.push(text);
+        }
+    }
+    texts.sort();
+    texts.dedup();
+    assert_eq!((entries.len(), texts.len()), (64, 64), "every note once");
+    // The objects, joined, are the local manifest.
+    let manifest = log.manifest(&order).unwrap();
+    let parsed = evault_core::OrderLog::parse(&manifest, "SO-2026-10481").unwrap();
+    assert_eq!(parsed.entries.len(), 64);
+}
