@@ -60,6 +60,16 @@ impl Moto {
         assert!(r.is_ok(), "creating bucket {name}: {r:?}");
     }
 
+    /// How many objects `bucket` holds under `prefix` (the first 1000).
+    pub fn count(&self, bucket: &str, prefix: &str) -> usize {
+        let url = format!("{}/{bucket}?list-type=2&prefix={prefix}", self.endpoint);
+        let body = ureq::get(&url)
+            .call()
+            .map(|mut r| r.body_mut().read_to_string().unwrap_or_default())
+            .unwrap_or_default();
+        body.matches("<Key>").count()
+    }
+
     /// The settings that point `ObjectLog::from_url_with` at this server.
     pub fn settings(&self) -> Vec<(&str, &str)> {
         vec![
@@ -150,4 +160,165 @@ fn entries_and_blobs_on_s3_are_create_only_and_writers_racing_lose_nothing() {
     let manifest = log.manifest(&order).unwrap();
     let parsed = evault_core::OrderLog::parse(&manifest, "SO-2026-10481").unwrap();
     assert_eq!(parsed.entries.len(), 64);
+}
+
+/// Every file of a vault directory that is part of the vault (not `tmp/`,
+/// `serve/`, `index/`, transient `HEAD.tmp`), with its bytes.
+fn vault_files(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (rel, std::fs::read(e.path()).unwrap())
+        })
+        .filter(|(rel, _)| {
+            !["tmp/", "serve/", "index/"]
+                .iter()
+                .any(|p| rel.starts_with(p))
+                && !rel.ends_with("HEAD.tmp")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `evault copy` with this server's settings in the environment.
+fn copy(moto: &Moto, src: &str, dst: &str) -> Command {
+    let mut c = Command::new(crate::util::evault_bin());
+    c.args(["copy", src, dst])
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing");
+    c
+}
+
+#[test]
+fn a_vault_copied_to_s3_and_back_is_byte_identical_and_a_killed_copy_resumes() {
+    let moto = Moto::start();
+    moto.bucket("vault");
+    let dir = tempfile::tempdir().unwrap();
+    let vault = crate::util::sample_vault(dir.path());
+    let order: OrderId = "112-7739151-0042185".parse().unwrap();
+    vault
+        .checkpoint(&order, &crate::util::actor(), None)
+        .unwrap();
+    crate::serve_util::add_user(vault.root(), "lin", "service");
+
+    // Directory → S3 → a new directory: the same vault, byte for byte.
+    let out = crate::util::ok(&mut copy(
+        &moto,
+        vault.root().to_str().unwrap(),
+        "s3://vault/archive",
+    ));
+    assert!(out.contains("already there"), "{out}");
+    let again = crate::util::ok(&mut copy(
+        &moto,
+        vault.root().to_str().unwrap(),
+        "s3://vault/archive",
+    ));
+    assert!(
+        again.starts_with("copied 0 blobs"),
+        "running it again writes nothing: {again}"
+    );
+    let back = dir.path().join("back");
+    crate::util::ok(&mut copy(
+        &moto,
+        "s3://vault/archive",
+        back.to_str().unwrap(),
+    ));
+    assert_eq!(vault_files(vault.root()), vault_files(&back));
+    crate::util::ok(crate::util::evault(&back).arg("verify"));
+    // The entry objects are the manifest's lines.
+    let log = moto.log("s3://vault/archive");
+    let manifest = std::fs::read(crate::util::manifest(vault.root(), order.as_str())).unwrap();
+    assert_eq!(log.manifest(&order).unwrap(), manifest);
+
+    // A blob altered in the source is refused, named, and not copied.
+    let entry = crate::serve_util::log_json(vault.root(), order.as_str())
+        .into_iter()
+        .find(|e| e["type"] == "evidence")
+        .unwrap();
+    let blob = crate::util::blob_path(vault.root(), entry["sha256"].as_str().unwrap());
+    crate::util::writable(&blob);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&blob, &bytes).unwrap();
+    let err = crate::util::refused(&mut copy(
+        &moto,
+        vault.root().to_str().unwrap(),
+        "s3://vault/other",
+    ));
+    assert!(
+        err.contains(entry["sha256"].as_str().unwrap()) && err.contains("evault verify"),
+        "{err}"
+    );
+
+    // A copy killed part way resumes when run again, and ends the same.
+    let big = dir.path().join("big");
+    let dump = dir.path().join("dump");
+    for i in 0..300 {
+        let folder = dump.join(format!("SO-{:03}", i % 30));
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(
+            folder.join(format!("p{i}.bin")),
+            crate::util::noise(i, 64 << 10),
+        )
+        .unwrap();
+    }
+    crate::util::ok(crate::util::evault(&big).arg("init"));
+    crate::util::ok(
+        crate::util::evault(&big)
+            .args([
+                "--by",
+                "mei",
+                "--station",
+                "pack-01",
+                "import",
+                "--order-from",
+                "folder",
+            ])
+            .arg(&dump),
+    );
+    let mut child = copy(&moto, big.to_str().unwrap(), "s3://vault/big")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once some blobs are up (the logs come after every blob).
+    let started = Instant::now();
+    while moto.count("vault", "big/blobs/") < 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the copy never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        moto.count("vault", "big/orders/") < 300,
+        "the copy was not cut short"
+    );
+    let resumed = crate::util::ok(&mut copy(&moto, big.to_str().unwrap(), "s3://vault/big"));
+    assert!(
+        !resumed.contains("; 0 already there)"),
+        "it resumed: {resumed}"
+    );
+    let big_back = dir.path().join("big-back");
+    crate::util::ok(&mut copy(
+        &moto,
+        "s3://vault/big",
+        big_back.to_str().unwrap(),
+    ));
+    assert_eq!(vault_files(&big), vault_files(&big_back));
+    crate::util::ok(crate::util::evault(&big_back).arg("verify"));
 }

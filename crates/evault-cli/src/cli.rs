@@ -113,6 +113,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy a whole vault between a directory and object storage (s3://BUCKET/PREFIX,
+    /// gs://BUCKET/PREFIX), checking every blob and chain as it goes; running it again resumes.
+    Copy {
+        /// The vault to copy: a directory or s3://, gs:// (credentials and endpoint from the
+        /// usual AWS_* or GOOGLE_* variables).
+        src: String,
+        /// Where to: a new (or partly copied) directory, or s3://, gs://.
+        dst: String,
+    },
     /// Cut a torn last line (an interrupted write), and record that it was cut.
     Repair {
         /// The order id.

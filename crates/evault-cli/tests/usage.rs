@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-const COMMANDS: [&str; 16] = [
+const COMMANDS: [&str; 17] = [
     "init",
     "add",
     "import",
@@ -13,6 +13,7 @@ const COMMANDS: [&str; 16] = [
     "get",
     "verify",
     "repair",
+    "copy",
     "note",
     "retract",
     "dispute",

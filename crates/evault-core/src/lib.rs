@@ -38,6 +38,8 @@ mod accounts;
 mod actor;
 mod append;
 mod checkpoint;
+#[cfg(feature = "object-store")]
+mod copy;
 mod dispute;
 mod durable;
 pub mod entry;
@@ -67,6 +69,8 @@ pub use accounts::{
 pub use actor::Actor;
 pub use append::{AddOutcome, NewEvidence, Source};
 pub use checkpoint::{Checkpoint, CheckpointSignature, SignatureCheck};
+#[cfg(feature = "object-store")]
+pub use copy::{CopyProgress, CopyReport, copy_from_objects, copy_to_objects};
 pub use dispute::{Dispute, DisputeReason, ExportRecord};
 pub use entry::{
     Body, DeviceClaim, Entry, Evidence, FrameOf, ImageInfo, LINE_VERSION, Recorded, Timestamp,

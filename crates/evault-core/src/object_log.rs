@@ -85,7 +85,10 @@ fn store_error(what: &str, path: &ObjectPath, e: &dyn std::fmt::Display) -> Erro
 impl ObjectLog {
     /// Uses `store`, with every object name under `prefix` (may be empty).
     pub fn new(store: Arc<dyn ObjectStore>, prefix: &str) -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // Two workers: blocking callers on several threads (and a copy's
+        // parallel transfers) share it.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
             .enable_all()
             .build()
             .map_err(|e| Error::ObjectStore {
@@ -181,6 +184,87 @@ impl ObjectLog {
             other => return Err(bad(format!("{other}:// is not s3:// or gs://"))),
         };
         Self::new(store, prefix)
+    }
+
+    /// Runs a future of the store on this log's runtime.
+    pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    /// Creates `rest` (under the prefix) holding `bytes`, create-only. An
+    /// object already there must hold the same bytes: `Ok(false)`; other
+    /// bytes are a conflict, named.
+    pub(crate) async fn put_exact(&self, rest: &str, bytes: Vec<u8>) -> Result<bool> {
+        let path = self.path(rest);
+        let put = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self
+            .store
+            .put_opts(&path, PutPayload::from(bytes.clone()), put)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                let held = self
+                    .store
+                    .get(&path)
+                    .await
+                    .map_err(|e| store_error("reading", &path, &e))?
+                    .bytes()
+                    .await
+                    .map_err(|e| store_error("reading", &path, &e))?;
+                if held.as_ref() == bytes.as_slice() {
+                    Ok(false)
+                } else {
+                    Err(Error::ObjectStore {
+                        what: format!("writing {path}"),
+                        why: "the object store already holds other bytes there: it holds another vault, or one that has diverged from this one".into(),
+                    })
+                }
+            }
+            Err(e) => Err(store_error("writing", &path, &e)),
+        }
+    }
+
+    /// Reads `rest` (under the prefix), or `None` when there is no such object.
+    pub(crate) async fn get_rest(&self, rest: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.path(rest);
+        match self.store.get(&path).await {
+            Ok(got) => got
+                .bytes()
+                .await
+                .map(|b| Some(b.to_vec()))
+                .map_err(|e| store_error("reading", &path, &e)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(store_error("reading", &path, &e)),
+        }
+    }
+
+    /// Every object under `rest` (recursively), as paths relative to the
+    /// prefix, sorted.
+    pub(crate) async fn list_rest(&self, rest: &str) -> Result<Vec<String>> {
+        let dir = self.path(rest);
+        let listed: Vec<object_store::ObjectMeta> = self
+            .store
+            .list(Some(&dir))
+            .try_collect()
+            .await
+            .map_err(|e| store_error("listing", &dir, &e))?;
+        let skip = self.prefix.as_ref().len() + usize::from(!self.prefix.as_ref().is_empty());
+        let mut out: Vec<String> = listed
+            .into_iter()
+            .map(|m| {
+                m.location
+                    .as_ref()
+                    .get(skip..)
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        out.sort();
+        Ok(out)
     }
 
     fn path(&self, rest: &str) -> ObjectPath {

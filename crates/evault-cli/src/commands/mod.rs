@@ -1,5 +1,6 @@
 //! One function per command.
 
+mod copy;
 mod dispute;
 mod generate;
 mod import;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         } => read::get(g, &order, seq, &output, force),
         Command::Verify { order, fast, json } => verify::verify(g, order.as_deref(), fast, json),
         Command::Repair { order } => record::repair(g, &order),
+        Command::Copy { src, dst } => copy::copy(&src, &dst),
         Command::Note { order, text } => record::note(g, &order, &text),
         Command::Checkpoint { order } => record::checkpoint(g, &order),
         Command::Stamp(s) => match (s.action, s.order, s.tsa) {

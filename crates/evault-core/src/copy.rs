@@ -1,0 +1,389 @@
+//! `evault copy`: a whole vault from a directory to object storage (to
+//! migrate) or back (for an offline archive), checking as it goes, in the
+//! object layout of `docs/format.md` section 2.2. Every write is
+//! create-only or a new file, so running the copy again resumes it.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use futures_util::{StreamExt, TryStreamExt};
+
+use crate::durable::barrier;
+use crate::entry::Entry;
+use crate::error::{Error, IoContext, Result};
+use crate::id::BlobId;
+use crate::manifest::{Head, OrderDir, lines};
+use crate::merkle::leaf_hash;
+use crate::object_log::ObjectLog;
+use crate::store::Store;
+use crate::vault::Vault;
+
+/// Transfers at once.
+const PARALLEL: usize = 8;
+
+/// What a copy did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CopyReport {
+    /// Blobs written.
+    pub blobs_copied: u64,
+    /// Blobs the destination held already.
+    pub blobs_present: u64,
+    /// Bytes of the blobs written.
+    pub bytes_copied: u64,
+    /// Orders copied (every order of the source).
+    pub orders: u64,
+    /// Log entries written.
+    pub entries_copied: u64,
+    /// Log entries the destination held already.
+    pub entries_present: u64,
+}
+
+/// Told about a copy's progress (from worker threads).
+pub trait CopyProgress: Sync {
+    /// A blob was copied or found present: its size.
+    fn blob(&self, _bytes: u64) {}
+    /// An order's log was copied.
+    fn order(&self) {}
+}
+
+impl CopyProgress for () {}
+
+/// The entry lines of a manifest, checked: contiguous from 1, each `prev`
+/// the hash of the line before, each naming `order_key`'s order.
+fn checked_lines<'a>(bytes: &'a [u8], label: &str) -> Result<Vec<&'a [u8]>> {
+    let mut prev = None;
+    let mut out = Vec::new();
+    for (i, line) in lines(bytes).enumerate() {
+        let damaged = |why: String| Error::DamagedLog {
+            order: label.to_owned(),
+            line: i as u64 + 1,
+            why: format!("{why}; run `evault verify` and fix the source before copying"),
+        };
+        let entry: Entry = serde_json::from_slice(line).map_err(|e| damaged(e.to_string()))?;
+        if entry.seq != i as u64 + 1 || entry.prev != prev {
+            return Err(damaged(format!(
+                "entry {} does not follow entry {i} (a broken chain)",
+                entry.seq
+            )));
+        }
+        prev = Some(leaf_hash(line));
+        out.push(line);
+    }
+    Ok(out)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    BlobId::from_bytes(Sha256::digest(bytes).into()).to_hex()
+}
+
+/// Copies the vault at `src` into the object store `dst`: the vault's
+/// config, keys, accounts, every blob (checked against its name), then
+/// every order's log (its chain checked) as one object per entry.
+pub fn copy_to_objects(
+    src: &Vault,
+    dst: &ObjectLog,
+    progress: &dyn CopyProgress,
+) -> Result<CopyReport> {
+    let root = src.root();
+    let mut report = CopyReport::default();
+    let config = root.join("evault.json");
+    let bytes = fs::read(&config).ctx("reading", &config)?;
+    dst.block_on(dst.put_exact("evault.json", bytes))?;
+    let keys = root.join("keys");
+    if keys.is_dir() {
+        for item in fs::read_dir(&keys).ctx("reading", &keys)? {
+            let path = item.ctx("reading", &keys)?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            if let Some(name) = name.filter(|n| n.ends_with(".pub.pem")) {
+                let bytes = fs::read(&path).ctx("reading", &path)?;
+                dst.block_on(dst.put_exact(&format!("keys/{name}"), bytes))?;
+            }
+        }
+    }
+    let accounts = src.accounts_path();
+    if accounts.is_file() {
+        let bytes = fs::read(&accounts).ctx("reading", &accounts)?;
+        for (i, line) in lines(&bytes).enumerate() {
+            dst.block_on(dst.put_exact(&format!("accounts/{:020}.json", i + 1), line.to_vec()))?;
+        }
+    }
+
+    // Blobs first: an entry is never there without its blob.
+    let blobs: Vec<(BlobId, PathBuf)> = src
+        .store()
+        .list()?
+        .into_iter()
+        .filter_map(|(id, path)| id.map(|id| (id, path)))
+        .collect();
+    let done: Vec<(bool, u64)> = dst.block_on(
+        futures_util::stream::iter(blobs.iter().map(|(id, path)| async move {
+            let bytes = fs::read(path).ctx("reading", path)?;
+            if sha256_hex(&bytes) != id.to_hex() {
+                return Err(Error::ObjectStore {
+                    what: format!("copying blob {}", id.to_hex()),
+                    why: format!(
+                        "{} no longer holds the bytes of its name (altered); run `evault verify` and restore it before copying",
+                        path.display()
+                    ),
+                });
+            }
+            let size = bytes.len() as u64;
+            let new = dst.put_exact(&blob_rest(id), bytes).await?;
+            progress.blob(size);
+            Ok((new, size))
+        }))
+        .buffer_unordered(PARALLEL)
+        .try_collect(),
+    )?;
+    for (new, size) in done {
+        if new {
+            report.blobs_copied += 1;
+            report.bytes_copied += size;
+        } else {
+            report.blobs_present += 1;
+        }
+    }
+
+    let orders = src.order_dirs()?;
+    let logs: Vec<(String, Vec<u8>)> = orders
+        .iter()
+        .map(|(key, dir)| {
+            let (_, mut bytes, complete) = dir.snapshot()?;
+            bytes.truncate(complete);
+            Ok((key.clone(), bytes))
+        })
+        .collect::<Result<_>>()?;
+    let counts: Vec<(u64, u64)> = dst.block_on(
+        futures_util::stream::iter(logs.iter().map(|(key, bytes)| async move {
+            let lines = checked_lines(bytes, key)?;
+            let (mut new, mut old) = (0, 0);
+            // In seq order, so that a reader never lists a gap.
+            for (i, line) in lines.into_iter().enumerate() {
+                if dst
+                    .put_exact(
+                        &format!("orders/{key}/log/{:020}.json", i + 1),
+                        line.to_vec(),
+                    )
+                    .await?
+                {
+                    new += 1;
+                } else {
+                    old += 1;
+                }
+            }
+            progress.order();
+            Ok::<_, Error>((new, old))
+        }))
+        .buffer_unordered(PARALLEL)
+        .try_collect(),
+    )?;
+    report.orders = counts.len() as u64;
+    for (new, old) in counts {
+        report.entries_copied += new;
+        report.entries_present += old;
+    }
+    Ok(report)
+}
+
+fn blob_rest(id: &BlobId) -> String {
+    let hex = id.to_hex();
+    format!("blobs/sha256/{}/{hex}", &hex[..2])
+}
+
+/// Writes `bytes` to `path` through a temporary file in its folder, fsynced,
+/// renamed over it.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).ctx("creating a file in", dir)?;
+    tmp.write_all(bytes).ctx("writing", path)?;
+    tmp.as_file().sync_all().ctx("syncing", path)?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .ctx("renaming into", path)?;
+    Ok(())
+}
+
+/// Copies the vault in the object store `src` into the directory `dst` (new,
+/// empty, or an earlier copy of the same vault, which is completed): every
+/// blob (checked against its name) through the vault's own store, then
+/// every order's log (its chain checked) with its `HEAD`.
+pub fn copy_from_objects(
+    src: &ObjectLog,
+    dst: &Path,
+    progress: &dyn CopyProgress,
+) -> Result<CopyReport> {
+    let mut report = CopyReport::default();
+    let config = src
+        .block_on(src.get_rest("evault.json"))?
+        .ok_or_else(|| Error::ObjectStore {
+            what: format!("copying from {src:?}"),
+            why: "there is no evault.json: no vault under this prefix".into(),
+        })?;
+    let cfg_path = dst.join("evault.json");
+    match fs::read(&cfg_path) {
+        Ok(held) if held == config => {}
+        Ok(_) => {
+            return Err(Error::InitRefused {
+                path: dst.to_owned(),
+                why: "it holds another vault".into(),
+            });
+        }
+        Err(_) if dst.exists() && fs::read_dir(dst).ctx("reading", dst)?.next().is_some() => {
+            return Err(Error::InitRefused {
+                path: dst.to_owned(),
+                why: "the directory is not empty; pick a new or empty directory".into(),
+            });
+        }
+        Err(_) => {}
+    }
+    for dir in ["blobs/sha256", "orders", "tmp"] {
+        fs::create_dir_all(dst.join(dir)).ctx("creating", dst.join(dir))?;
+    }
+    // First, so that running the copy again recognises its own work. Until
+    // the copy ends, the directory is a vault with fewer orders (the blobs
+    // come before the logs that name them).
+    if !cfg_path.is_file() {
+        write_file(&cfg_path, &config)?;
+    }
+    let store = Store::new(dst);
+    let names = src.block_on(src.list_rest("blobs/sha256"))?;
+    let wanted: Vec<(BlobId, &String)> = names
+        .iter()
+        .filter_map(|n| {
+            let id: BlobId = n.rsplit('/').next()?.parse().ok()?;
+            (blob_rest(&id) == *n).then_some((id, n))
+        })
+        .filter(|(id, _)| !store.path(id).is_file())
+        .collect();
+    report.blobs_present = names.len() as u64 - wanted.len() as u64;
+    // Fetched in parallel, staged (hashed) as they come, placed in batches
+    // after one flush each.
+    for batch in wanted.chunks(64) {
+        let fetched: Vec<(BlobId, Vec<u8>)> = src.block_on(
+            futures_util::stream::iter(batch.iter().map(|(id, name)| async move {
+                let bytes = src
+                    .get_rest(name)
+                    .await?
+                    .ok_or_else(|| Error::BlobMissing(id.to_hex()))?;
+                Ok::<_, Error>((*id, bytes))
+            }))
+            .buffer_unordered(PARALLEL)
+            .try_collect(),
+        )?;
+        let mut staged = Vec::new();
+        for (id, bytes) in fetched {
+            let s = store.stage(&mut bytes.as_slice(), Path::new(&blob_rest(&id)))?;
+            if s.sha256 != id {
+                return Err(Error::ObjectStore {
+                    what: format!("copying blob {}", id.to_hex()),
+                    why: "the object store's copy does not hold the bytes of its name (altered there); nothing of it was kept".into(),
+                });
+            }
+            report.bytes_copied += s.size;
+            progress.blob(s.size);
+            staged.push(s);
+        }
+        let files: Vec<(&fs::File, &Path)> = staged
+            .iter()
+            .map(|s| (s.file.as_file(), s.file.path()))
+            .collect();
+        barrier(dst, &files, &[])?;
+        drop(files);
+        let mut dirs = Vec::new();
+        for s in staged {
+            let (dir, _) = store.persist(s)?;
+            dirs.push(dir);
+            report.blobs_copied += 1;
+        }
+        dirs.sort();
+        dirs.dedup();
+        barrier(dst, &[], &dirs)?;
+    }
+
+    let keys = src.block_on(src.list_rest("keys"))?;
+    if !keys.is_empty() {
+        fs::create_dir_all(dst.join("keys")).ctx("creating", dst.join("keys"))?;
+    }
+    for name in keys {
+        let bytes = src.block_on(src.get_rest(&name))?.unwrap_or_default();
+        write_file(&dst.join(&name), &bytes)?;
+    }
+    let accounts = src.block_on(src.list_rest("accounts"))?;
+    if !accounts.is_empty() {
+        let mut bytes = Vec::new();
+        for name in accounts {
+            bytes.extend(src.block_on(src.get_rest(&name))?.unwrap_or_default());
+            bytes.push(b'\n');
+        }
+        write_file(&dst.join("accounts.jsonl"), &bytes)?;
+        fs::write(dst.join("accounts.lock"), b"").ctx("creating", dst.join("accounts.lock"))?;
+    }
+
+    let entries = src.block_on(src.list_rest("orders"))?;
+    let mut keys: Vec<&str> = entries
+        .iter()
+        .filter_map(|n| {
+            n.strip_prefix("orders/")?
+                .split_once("/log/")
+                .map(|(k, _)| k)
+        })
+        .collect();
+    keys.dedup();
+    for key in keys {
+        let names: Vec<&String> = entries
+            .iter()
+            .filter(|n| n.starts_with(&format!("orders/{key}/log/")))
+            .collect();
+        let objects: Vec<Vec<u8>> = src.block_on(
+            futures_util::stream::iter(names.iter().map(|n| async move {
+                src.get_rest(n).await?.ok_or_else(|| Error::ObjectStore {
+                    what: format!("reading {n}"),
+                    why: "listed, then not found".into(),
+                })
+            }))
+            .buffered(PARALLEL)
+            .try_collect(),
+        )?;
+        let mut manifest = Vec::new();
+        for line in &objects {
+            manifest.extend_from_slice(line);
+            manifest.push(b'\n');
+        }
+        let checked = checked_lines(&manifest, key)?;
+        let (Some(last), n) = (checked.last(), checked.len() as u64) else {
+            continue;
+        };
+        let head = Head {
+            seq: n,
+            hash: leaf_hash(last),
+        };
+        let dir = OrderDir::from_dir(dst.join("orders").join(key));
+        fs::create_dir_all(&dir.dir).ctx("creating", &dir.dir)?;
+        let held = fs::read(dir.manifest()).unwrap_or_default();
+        if !manifest.starts_with(&held) {
+            return Err(Error::DamagedLog {
+                order: key.to_owned(),
+                line: 0,
+                why: format!(
+                    "{} is not a part of the object store's log: the copies have diverged",
+                    dir.manifest().display()
+                ),
+            });
+        }
+        report.entries_present += lines(&held).count() as u64;
+        report.entries_copied += n - lines(&held).count() as u64;
+        write_file(&dir.manifest(), &manifest)?;
+        dir.write_head(&head)?;
+        fs::write(dir.dir.join("lock"), b"").ctx("creating", dir.dir.join("lock"))?;
+        report.orders += 1;
+        progress.order();
+    }
+    barrier(
+        dst,
+        &[],
+        &[dst.to_owned(), dst.join("orders"), dst.join("blobs")],
+    )?;
+    Ok(report)
+}
