@@ -191,9 +191,15 @@ fn vault_files(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 
 /// `evault copy` with this server's settings in the environment.
 fn copy(moto: &Moto, src: &str, dst: &str) -> Command {
+    let mut c = evault_on(moto);
+    c.args(["copy", src, dst]);
+    c
+}
+
+/// `evault` with this server's settings in the environment.
+fn evault_on(moto: &Moto) -> Command {
     let mut c = Command::new(crate::util::evault_bin());
-    c.args(["copy", src, dst])
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+    c.env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_ALLOW_HTTP", "true")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -321,4 +327,104 @@ fn a_vault_copied_to_s3_and_back_is_byte_identical_and_a_killed_copy_resumes() {
     ));
     assert_eq!(vault_files(&big), vault_files(&big_back));
     crate::util::ok(crate::util::evault(&big_back).arg("verify"));
+}
+
+/// Changes an object behind the vault's back, as its owner (boto3, which
+/// moto brings): `put` with `body`, or `delete`.
+fn tamper(moto: &Moto, key: &str, body: Option<&[u8]>) {
+    let script = r#"
+import boto3, sys
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+if len(sys.argv) > 3:
+    s3.put_object(Bucket="vault", Key=sys.argv[2], Body=open(sys.argv[3], "rb").read())
+else:
+    s3.delete_object(Bucket="vault", Key=sys.argv[2])
+"#;
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let mut c = Command::new("python3");
+    c.args(["-c", script, &moto.endpoint, key]);
+    if let Some(body) = body {
+        std::fs::write(file.path(), body).unwrap();
+        c.arg(file.path());
+    }
+    crate::util::ok(&mut c);
+}
+
+/// `evault verify` of a vault on object storage, with this server's settings.
+fn verify(moto: &Moto, url: &str) -> (i32, String, String) {
+    crate::util::run(evault_on(moto).args(["--vault", url, "verify"]))
+}
+
+#[test]
+fn verify_on_s3_names_every_tamper_class() {
+    let moto = Moto::start();
+    moto.bucket("vault");
+    let dir = tempfile::tempdir().unwrap();
+    let vault = crate::util::sample_vault(dir.path());
+    let order: OrderId = "112-7739151-0042185".parse().unwrap();
+    vault
+        .checkpoint(&order, &crate::util::actor(), None)
+        .unwrap();
+    crate::util::ok(&mut copy(
+        &moto,
+        vault.root().to_str().unwrap(),
+        "s3://vault/t",
+    ));
+    let (code, out, err) = verify(&moto, "s3://vault/t");
+    assert_eq!(code, 0, "{out}{err}");
+
+    let entry = |seq: u64| format!("t/orders/{}/log/{seq:020}.json", order.storage_key());
+    let findings = |moto: &Moto| {
+        let (code, out, err) = verify(moto, "s3://vault/t");
+        (code, format!("{out}{err}"))
+    };
+
+    // A stray object is a notice.
+    tamper(&moto, "t/notes.txt", Some(b"hello"));
+    let (code, text) = findings(&moto);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("stray-object"), "{text}");
+
+    // An entry object overwritten behind the vault's back: the next entry's link breaks.
+    let held = moto.log("s3://vault/t").entries(&order).unwrap();
+    let (first, second) = (held[0].1.clone(), held[1].1.clone());
+    let edited = String::from_utf8(first.clone())
+        .unwrap()
+        .replace("IMG_2041", "IMG_9999");
+    assert_ne!(edited.as_bytes(), first.as_slice());
+    tamper(&moto, &entry(1), Some(edited.as_bytes()));
+    let (code, text) = findings(&moto);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("broken-link"), "{text}");
+    tamper(&moto, &entry(1), Some(&first));
+
+    // An entry object deleted: the sequence has a gap.
+    tamper(&moto, &entry(2), None);
+    let (code, text) = findings(&moto);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("wrong-seq") || text.contains("broken-link"),
+        "{text}"
+    );
+    tamper(&moto, &entry(2), Some(&second));
+    assert_eq!(findings(&moto).0, 0);
+
+    // A blob altered in place.
+    let e = crate::serve_util::log_json(vault.root(), order.as_str())
+        .into_iter()
+        .find(|e| e["type"] == "evidence")
+        .unwrap();
+    let hex = e["sha256"].as_str().unwrap();
+    tamper(
+        &moto,
+        &format!("t/blobs/sha256/{}/{hex}", &hex[..2]),
+        Some(b"not the photo"),
+    );
+    let (code, text) = findings(&moto);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("blob-altered") && text.contains(hex),
+        "{text}"
+    );
 }

@@ -61,6 +61,8 @@ mod stamp;
 mod store;
 mod vault;
 pub mod verify;
+#[cfg(feature = "object-store")]
+mod verify_objects;
 mod video_meta;
 
 pub use accounts::{
@@ -96,3 +98,5 @@ pub use vault::{Clock, FORMAT, Vault};
 pub use verify::{
     Finding, Report, Severity, SignedCheckpoint, StampedCheckpoint, VerifyOptions, VerifyProgress,
 };
+#[cfg(feature = "object-store")]
+pub use verify_objects::verify_objects;

@@ -175,7 +175,7 @@ impl Report {
 }
 
 #[derive(Clone)]
-struct Ref {
+pub(crate) struct Ref {
     order: String,
     seq: u64,
     name: String,
@@ -183,7 +183,7 @@ struct Ref {
     blake3: Blake3Hash,
 }
 
-struct Ctx {
+pub(crate) struct Ctx {
     vault_id: String,
     keys: Vec<crate::PublicKey>,
     signed: Vec<SignedCheckpoint>,
@@ -195,8 +195,47 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// A new check of vault `vault_id`, whose registered keys are `keys`.
+    pub(crate) fn new(
+        vault_id: String,
+        keys: Vec<crate::PublicKey>,
+        anchors: evault_timestamp::Anchors,
+    ) -> Self {
+        Self {
+            findings: Vec::new(),
+            refs: BTreeMap::new(),
+            entries: 0,
+            vault_id,
+            keys,
+            signed: Vec::new(),
+            anchors,
+            stamped: Vec::new(),
+        }
+    }
+
+    /// The blobs the checked entries reference.
+    pub(crate) fn refs(&self) -> &BTreeMap<BlobId, Vec<Ref>> {
+        &self.refs
+    }
+
+    /// The report: problems first.
+    pub(crate) fn into_report(self, orders: u64, blobs: u64, bytes: u64, fast: bool) -> Report {
+        let mut findings = self.findings;
+        findings.sort_by_key(|f| f.severity == Severity::Notice);
+        Report {
+            orders,
+            entries: self.entries,
+            blobs,
+            bytes,
+            fast,
+            findings,
+            signatures: self.signed,
+            stamps: self.stamped,
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
-    fn push(
+    pub(crate) fn push(
         &mut self,
         severity: Severity,
         code: &'static str,
@@ -236,16 +275,11 @@ impl Vault {
         options: &VerifyOptions,
         progress: &dyn VerifyProgress,
     ) -> Result<Report> {
-        let mut ctx = Ctx {
-            findings: Vec::new(),
-            refs: BTreeMap::new(),
-            entries: 0,
-            vault_id: self.id().to_owned(),
-            keys: self.keys()?,
-            signed: Vec::new(),
-            anchors: options.tsa_anchors.clone(),
-            stamped: Vec::new(),
-        };
+        let mut ctx = Ctx::new(
+            self.id().to_owned(),
+            self.keys()?,
+            options.tsa_anchors.clone(),
+        );
         let dirs: Vec<(String, OrderDir)> = match &options.order {
             Some(order) => {
                 let dir = self.order_dir(order);
@@ -263,18 +297,7 @@ impl Vault {
             self.verify_accounts(&mut ctx)?;
         }
         let (blobs, bytes) = self.verify_blobs(options, progress, &mut ctx)?;
-        let mut findings = ctx.findings;
-        findings.sort_by_key(|f| f.severity == Severity::Notice);
-        Ok(Report {
-            orders: dirs.len() as u64,
-            entries: ctx.entries,
-            blobs,
-            bytes,
-            fast: options.fast,
-            findings,
-            signatures: ctx.signed,
-            stamps: ctx.stamped,
-        })
+        Ok(ctx.into_report(dirs.len() as u64, blobs, bytes, options.fast))
     }
 
     fn verify_blobs(
@@ -286,22 +309,6 @@ impl Vault {
         let store = self.store();
         let listed = store.list()?;
         let stored: HashSet<BlobId> = listed.iter().filter_map(|(id, _)| *id).collect();
-        let by_blake3: HashMap<Blake3Hash, BlobId> =
-            ctx.refs.iter().map(|(id, r)| (r[0].blake3, *id)).collect();
-        let describe = |id: &BlobId, refs: &BTreeMap<BlobId, Vec<Ref>>| {
-            refs.get(id).and_then(|r| r.first()).map_or_else(
-                || format!("blob {}", id.to_hex()),
-                |r| {
-                    format!(
-                        "blob {} (order {:?} entry {}, {:?})",
-                        id.to_hex(),
-                        r.order,
-                        r.seq,
-                        r.name
-                    )
-                },
-            )
-        };
         let to_hash: Vec<(BlobId, PathBuf)> = ctx
             .refs
             .keys()
@@ -331,72 +338,7 @@ impl Vault {
                 (*id, r)
             })
             .collect();
-        let mut bytes = 0;
-        let refs = ctx.refs.clone();
-        for (id, r) in &refs {
-            if stored.contains(id) {
-                continue;
-            }
-            for x in r {
-                ctx.push(Severity::Problem, "blob-missing", Some(&x.order), Some(x.seq), Some(&x.name), Some(id.to_hex()), Some("no file".into()),
-                    format!("the recorded bytes are missing from the store (blobs/sha256/{}/{}); restore the vault from a backup", &id.to_hex()[..2], id.to_hex()));
-            }
-        }
-        for (id, result) in hashed {
-            let r = &refs[&id];
-            let (sha, b3, size) = match result {
-                Ok(v) => v,
-                Err(e) => {
-                    for x in r {
-                        ctx.push(
-                            Severity::Problem,
-                            "blob-unreadable",
-                            Some(&x.order),
-                            Some(x.seq),
-                            Some(&x.name),
-                            None,
-                            None,
-                            format!("cannot read the blob: {e}"),
-                        );
-                    }
-                    continue;
-                }
-            };
-            bytes += size;
-            let altered_to = match sha {
-                Some(sha) if sha != id => Some((sha.to_hex(), stored_twin(&refs, &sha))),
-                None if b3 != r[0].blake3 => Some((
-                    format!("blake3 {}", b3.to_hex()),
-                    by_blake3.get(&b3).copied(),
-                )),
-                _ => None,
-            };
-            if let Some((found, twin)) = altered_to {
-                let twin = twin
-                    .map(|t| {
-                        format!(
-                            "; its bytes are those of {} (blobs swapped?)",
-                            describe(&t, &refs)
-                        )
-                    })
-                    .unwrap_or_default();
-                for x in r {
-                    let expected = if sha.is_some() {
-                        id.to_hex()
-                    } else {
-                        format!("blake3 {}", x.blake3.to_hex())
-                    };
-                    ctx.push(Severity::Problem, "blob-altered", Some(&x.order), Some(x.seq), Some(&x.name), Some(expected), Some(found.clone()),
-                        format!("the stored bytes ({size} bytes, recorded {}) were changed after they were recorded{twin}; restore the file from a backup", x.size));
-                }
-                continue;
-            }
-            for x in r.iter().filter(|x| x.blake3 != b3 || x.size != size) {
-                ctx.push(Severity::Problem, "digest-mismatch", Some(&x.order), Some(x.seq), Some(&x.name),
-                    Some(format!("blake3 {} / {} bytes", x.blake3.to_hex(), x.size)), Some(format!("blake3 {} / {size} bytes", b3.to_hex())),
-                    "the entry's recorded BLAKE3 or size does not match the blob (the entry was edited)".into());
-            }
-        }
+        let bytes = judge_blobs(ctx, &stored, hashed);
         if options.order.is_none() {
             for (id, path) in &listed {
                 let rel = path
@@ -405,7 +347,7 @@ impl Vault {
                     .display()
                     .to_string();
                 match id {
-                    Some(id) if !refs.contains_key(id) => ctx.push(Severity::Notice, "unreferenced-blob", None, None, Some(&rel), None, None,
+                    Some(id) if !ctx.refs.contains_key(id) => ctx.push(Severity::Notice, "unreferenced-blob", None, None, Some(&rel), None, None,
                         "stored but not referenced by any entry (an interrupted add leaves these; adding the file again records it)".into()),
                     Some(_) => {}
                     None => ctx.push(Severity::Notice, "stray-file", None, None, Some(&rel), None, None,
@@ -427,6 +369,98 @@ impl Vault {
         }
         Ok((to_hash.len() as u64, bytes))
     }
+}
+
+/// Findings for the referenced blobs: missing from `stored`, or re-hashed
+/// (`hashed`) to other bytes than recorded. Returns the bytes hashed.
+pub(crate) fn judge_blobs(
+    ctx: &mut Ctx,
+    stored: &HashSet<BlobId>,
+    hashed: Vec<(BlobId, Result<BlobDigests>)>,
+) -> u64 {
+    let mut bytes = 0;
+    let refs = ctx.refs.clone();
+    let by_blake3: HashMap<Blake3Hash, BlobId> =
+        refs.iter().map(|(id, r)| (r[0].blake3, *id)).collect();
+    let describe = |id: &BlobId, refs: &BTreeMap<BlobId, Vec<Ref>>| {
+        refs.get(id).and_then(|r| r.first()).map_or_else(
+            || format!("blob {}", id.to_hex()),
+            |r| {
+                format!(
+                    "blob {} (order {:?} entry {}, {:?})",
+                    id.to_hex(),
+                    r.order,
+                    r.seq,
+                    r.name
+                )
+            },
+        )
+    };
+    for (id, r) in &refs {
+        if stored.contains(id) {
+            continue;
+        }
+        for x in r {
+            ctx.push(Severity::Problem, "blob-missing", Some(&x.order), Some(x.seq), Some(&x.name), Some(id.to_hex()), Some("no file".into()),
+                    format!("the recorded bytes are missing from the store (blobs/sha256/{}/{}); restore the vault from a backup", &id.to_hex()[..2], id.to_hex()));
+        }
+    }
+    for (id, result) in hashed {
+        let r = &refs[&id];
+        let (sha, b3, size) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                for x in r {
+                    ctx.push(
+                        Severity::Problem,
+                        "blob-unreadable",
+                        Some(&x.order),
+                        Some(x.seq),
+                        Some(&x.name),
+                        None,
+                        None,
+                        format!("cannot read the blob: {e}"),
+                    );
+                }
+                continue;
+            }
+        };
+        bytes += size;
+        let altered_to = match sha {
+            Some(sha) if sha != id => Some((sha.to_hex(), stored_twin(&refs, &sha))),
+            None if b3 != r[0].blake3 => Some((
+                format!("blake3 {}", b3.to_hex()),
+                by_blake3.get(&b3).copied(),
+            )),
+            _ => None,
+        };
+        if let Some((found, twin)) = altered_to {
+            let twin = twin
+                .map(|t| {
+                    format!(
+                        "; its bytes are those of {} (blobs swapped?)",
+                        describe(&t, &refs)
+                    )
+                })
+                .unwrap_or_default();
+            for x in r {
+                let expected = if sha.is_some() {
+                    id.to_hex()
+                } else {
+                    format!("blake3 {}", x.blake3.to_hex())
+                };
+                ctx.push(Severity::Problem, "blob-altered", Some(&x.order), Some(x.seq), Some(&x.name), Some(expected), Some(found.clone()),
+                        format!("the stored bytes ({size} bytes, recorded {}) were changed after they were recorded{twin}; restore the file from a backup", x.size));
+            }
+            continue;
+        }
+        for x in r.iter().filter(|x| x.blake3 != b3 || x.size != size) {
+            ctx.push(Severity::Problem, "digest-mismatch", Some(&x.order), Some(x.seq), Some(&x.name),
+                    Some(format!("blake3 {} / {} bytes", x.blake3.to_hex(), x.size)), Some(format!("blake3 {} / {size} bytes", b3.to_hex())),
+                    "the entry's recorded BLAKE3 or size does not match the blob (the entry was edited)".into());
+        }
+    }
+    bytes
 }
 
 /// A blob file that tells `progress` about every read.
@@ -576,6 +610,20 @@ fn check_stamp(
 
 fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
     let (head, bytes, complete) = dir.snapshot()?;
+    check_log(key, Head::File(head), &bytes, complete, ctx);
+    Ok(())
+}
+
+/// What an order keeps beside its log to compare it with.
+pub(crate) enum Head {
+    /// The local layout's `HEAD` file, as read (`None`: missing).
+    File(Option<crate::manifest::HeadRead>),
+    /// The object layout keeps none (every entry is its own create-only object).
+    NotKept,
+}
+
+/// Checks one order's log (`bytes`, complete lines up to `complete`).
+pub(crate) fn check_log(key: &str, head: Head, bytes: &[u8], complete: usize, ctx: &mut Ctx) {
     let mut label = key.to_owned();
     let mut expected_seq = 1u64;
     let mut prev: Option<EntryHash> = None;
@@ -760,6 +808,9 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
         ctx.push(Severity::Problem, "torn-last-line", Some(&label), Some(last_seq.saturating_add(1)), None, None, Some(format!("{} bytes without a newline", bytes.len() - complete)),
             format!("the log ends with an incomplete line (an interrupted write, never acknowledged); run `evault repair {label:?}` to cut it"));
     }
+    let Head::File(head) = head else {
+        return;
+    };
     match head {
         Some(Ok(head)) if head.seq > last_seq => ctx.push(
             Severity::Problem,
@@ -800,5 +851,4 @@ fn verify_order(key: &str, dir: &OrderDir, ctx: &mut Ctx) -> Result<()> {
         ),
         None => {}
     }
-    Ok(())
 }

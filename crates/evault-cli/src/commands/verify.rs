@@ -38,7 +38,10 @@ impl VerifyProgress for Bar {
 
 pub fn verify(g: &Global, order: Option<&str>, fast: bool, json: bool) -> Result<Status> {
     let order = order.map(settings::order).transpose()?;
-    let vault = settings::open(g)?;
+    let target = settings::vault_dir(g)?;
+    let url = target
+        .to_str()
+        .filter(|s| s.starts_with("s3://") || s.starts_with("gs://"));
     let options = VerifyOptions {
         order,
         fast,
@@ -49,7 +52,12 @@ pub fn verify(g: &Global, order: Option<&str>, fast: bool, json: bool) -> Result
         blobs: AtomicU64::new(0),
         done: AtomicU64::new(0),
     };
-    let report = vault.verify_with_progress(&options, &progress);
+    let report = match url {
+        // A vault on object storage (docs/format.md section 2.2).
+        Some(url) => evault_core::ObjectLog::from_url(url)
+            .and_then(|log| evault_core::verify_objects(&log, &options)),
+        None => settings::open(g)?.verify_with_progress(&options, &progress),
+    };
     progress.bar.finish_and_clear();
     let report = report?;
     let problems = report
