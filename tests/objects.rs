@@ -428,3 +428,49 @@ fn verify_on_s3_names_every_tamper_class() {
         "{text}"
     );
 }
+
+#[test]
+fn on_a_bucket_with_object_lock_a_copied_entry_cannot_be_deleted() {
+    let moto = Moto::start();
+    // A bucket whose every new object version is kept in COMPLIANCE mode for a day.
+    let script = r#"
+import boto3, sys
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
+s3.put_object_lock_configuration(Bucket="locked", ObjectLockConfiguration={
+    "ObjectLockEnabled": "Enabled",
+    "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}}})
+"#;
+    crate::util::ok(Command::new("python3").args(["-c", script, &moto.endpoint]));
+    let dir = tempfile::tempdir().unwrap();
+    let vault = crate::util::sample_vault(dir.path());
+    crate::util::ok(&mut copy(
+        &moto,
+        vault.root().to_str().unwrap(),
+        "s3://locked/v",
+    ));
+    let (code, out, err) =
+        crate::util::run(evault_on(&moto).args(["--vault", "s3://locked/v", "verify"]));
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Deleting the entry's version, as the bucket's owner, is refused by the server.
+    let order: OrderId = "112-7739151-0042185".parse().unwrap();
+    let key = format!("v/orders/{}/log/{:020}.json", order.storage_key(), 1);
+    let script = r#"
+import boto3, botocore, sys
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+v = s3.list_object_versions(Bucket="locked", Prefix=sys.argv[2])["Versions"][0]["VersionId"]
+try:
+    s3.delete_object(Bucket="locked", Key=sys.argv[2], VersionId=v)
+    print("deleted")
+except botocore.exceptions.ClientError as e:
+    print("refused", e.response["Error"]["Code"])
+"#;
+    let out = crate::util::ok(Command::new("python3").args(["-c", script, &moto.endpoint, &key]));
+    assert!(out.starts_with("refused"), "{out}");
+    let (code, out, err) =
+        crate::util::run(evault_on(&moto).args(["--vault", "s3://locked/v", "verify"]));
+    assert_eq!(code, 0, "the entry is still there: {out}{err}");
+}
