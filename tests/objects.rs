@@ -118,7 +118,8 @@ fn entries_and_blobs_on_s3_are_create_only_and_writers_racing_lose_nothing() {
 
     // Blobs: the second put of the same address is "already stored".
     let log = moto.log(url);
-    let id: evault_core::BlobId = "cd".repeat(32).parse().unwrap();
+    let id =
+        evault_core::BlobId::from_bytes(<sha2::Sha256 as sha2::Digest>::digest(b"bytes").into());
     assert!(log.put_blob(&id, b"bytes".to_vec()).unwrap());
     assert!(!log.put_blob(&id, b"bytes".to_vec()).unwrap());
 
@@ -243,6 +244,34 @@ fn a_vault_copied_to_s3_and_back_is_byte_identical_and_a_killed_copy_resumes() {
     ));
     assert_eq!(vault_files(vault.root()), vault_files(&back));
     crate::util::ok(crate::util::evault(&back).arg("verify"));
+    // Files get the vault's usual modes (blobs read-only, the rest as the umask says).
+    use std::os::unix::fs::PermissionsExt;
+    for (rel, _) in vault_files(vault.root()) {
+        let mode = |root: &std::path::Path| {
+            std::fs::metadata(root.join(&rel))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode(vault.root()), mode(&back), "{rel}");
+    }
+    // A directory that has moved on since the copy is not overwritten.
+    crate::util::ok(crate::util::evault(&back).args([
+        "--by",
+        "lin",
+        "--station",
+        "desk",
+        "note",
+        order.as_str(),
+        "checked",
+    ]));
+    let err = crate::util::refused(&mut copy(
+        &moto,
+        "s3://vault/archive",
+        back.to_str().unwrap(),
+    ));
+    assert!(err.contains("diverged"), "{err}");
     // The entry objects are the manifest's lines.
     let log = moto.log("s3://vault/archive");
     let manifest = std::fs::read(crate::util::manifest(vault.root(), order.as_str())).unwrap();

@@ -110,6 +110,18 @@ pub fn copy_to_objects(
         }
     }
 
+    // The logs are read before the blobs are listed: a blob is durable
+    // before any line that names it, so every blob these logs name is
+    // listed, even if evidence is added during the copy.
+    let orders = src.order_dirs()?;
+    let logs: Vec<(String, Vec<u8>)> = orders
+        .iter()
+        .map(|(key, dir)| {
+            let (_, mut bytes, complete) = dir.snapshot()?;
+            bytes.truncate(complete);
+            Ok((key.clone(), bytes))
+        })
+        .collect::<Result<_>>()?;
     // Blobs first: an entry is never there without its blob.
     let blobs: Vec<(BlobId, PathBuf)> = src
         .store()
@@ -146,15 +158,6 @@ pub fn copy_to_objects(
         }
     }
 
-    let orders = src.order_dirs()?;
-    let logs: Vec<(String, Vec<u8>)> = orders
-        .iter()
-        .map(|(key, dir)| {
-            let (_, mut bytes, complete) = dir.snapshot()?;
-            bytes.truncate(complete);
-            Ok((key.clone(), bytes))
-        })
-        .collect::<Result<_>>()?;
     let counts: Vec<(u64, u64)> = dst.block_on(
         futures_util::stream::iter(logs.iter().map(|(key, bytes)| async move {
             let lines = checked_lines(bytes, key)?;
@@ -192,17 +195,33 @@ fn blob_rest(id: &BlobId) -> String {
     format!("blobs/sha256/{}/{hex}", &hex[..2])
 }
 
-/// Writes `bytes` to `path` through a temporary file in its folder, fsynced,
-/// renamed over it.
+/// Writes `bytes` to `path` through a temporary file beside it (created
+/// with the default mode, as the vault's own files are), fsynced, renamed
+/// over it.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).ctx("creating a file in", dir)?;
-    tmp.write_all(bytes).ctx("writing", path)?;
-    tmp.as_file().sync_all().ctx("syncing", path)?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .ctx("renaming into", path)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.copy-{}", std::process::id()));
+    let mut f = fs::File::create(&tmp).ctx("creating", &tmp)?;
+    f.write_all(bytes).ctx("writing", &tmp)?;
+    f.sync_all().ctx("syncing", &tmp)?;
+    fs::rename(&tmp, path).ctx("renaming into", path)?;
     Ok(())
+}
+
+/// Refuses to change a file an earlier copy (or the vault's own use)
+/// wrote: it must hold `bytes`, or a beginning of them when `grows`.
+fn check_held(path: &Path, bytes: &[u8], grows: bool) -> Result<()> {
+    match fs::read(path) {
+        Ok(held) if held == bytes || (grows && bytes.starts_with(&held)) => Ok(()),
+        Ok(_) => Err(Error::ObjectStore {
+            what: format!("copying into {}", path.display()),
+            why: "the directory's file is not the object store's (nor a beginning of it): the two copies have diverged; copy into a new directory".into(),
+        }),
+        Err(_) => Ok(()),
+    }
 }
 
 /// Copies the vault in the object store `src` into the directory `dst` (new,
@@ -221,6 +240,7 @@ pub fn copy_from_objects(
             what: format!("copying from {src:?}"),
             why: "there is no evault.json: no vault under this prefix".into(),
         })?;
+    crate::verify_objects::vault_id_of(&config)?;
     let cfg_path = dst.join("evault.json");
     match fs::read(&cfg_path) {
         Ok(held) if held == config => {}
@@ -236,17 +256,19 @@ pub fn copy_from_objects(
                 why: "the directory is not empty; pick a new or empty directory".into(),
             });
         }
-        Err(_) => {}
+        Err(_) => {
+            // First, so that running the copy again recognises its own work.
+            // Until the copy ends, the directory is a vault with fewer orders
+            // (the blobs come before the logs that name them).
+            fs::create_dir_all(dst).ctx("creating", dst)?;
+            write_file(&cfg_path, &config)?;
+        }
     }
     for dir in ["blobs/sha256", "orders", "tmp"] {
         fs::create_dir_all(dst.join(dir)).ctx("creating", dst.join(dir))?;
     }
-    // First, so that running the copy again recognises its own work. Until
-    // the copy ends, the directory is a vault with fewer orders (the blobs
-    // come before the logs that name them).
-    if !cfg_path.is_file() {
-        write_file(&cfg_path, &config)?;
-    }
+    // The logs are listed before the blobs (see copy_to_objects).
+    let entries = src.block_on(src.list_rest("orders"))?;
     let store = Store::new(dst);
     let names = src.block_on(src.list_rest("blobs/sha256"))?;
     let wanted: Vec<(BlobId, &String)> = names
@@ -308,6 +330,7 @@ pub fn copy_from_objects(
     }
     for name in keys {
         let bytes = src.block_on(src.get_rest(&name))?.unwrap_or_default();
+        check_held(&dst.join(&name), &bytes, false)?;
         write_file(&dst.join(&name), &bytes)?;
     }
     let accounts = src.block_on(src.list_rest("accounts"))?;
@@ -317,11 +340,11 @@ pub fn copy_from_objects(
             bytes.extend(src.block_on(src.get_rest(&name))?.unwrap_or_default());
             bytes.push(b'\n');
         }
+        let _lock = crate::manifest::lock_file(&dst.join("accounts.lock"))?;
+        check_held(&dst.join("accounts.jsonl"), &bytes, true)?;
         write_file(&dst.join("accounts.jsonl"), &bytes)?;
-        fs::write(dst.join("accounts.lock"), b"").ctx("creating", dst.join("accounts.lock"))?;
     }
 
-    let entries = src.block_on(src.list_rest("orders"))?;
     let mut keys: Vec<&str> = entries
         .iter()
         .filter_map(|n| {
@@ -331,6 +354,7 @@ pub fn copy_from_objects(
         })
         .collect();
     keys.dedup();
+    let mut written_dirs = Vec::new();
     for key in keys {
         let names: Vec<&String> = entries
             .iter()
@@ -347,7 +371,22 @@ pub fn copy_from_objects(
             .try_collect(),
         )?;
         let mut manifest = Vec::new();
-        for line in &objects {
+        for (i, (name, line)) in names.iter().zip(&objects).enumerate() {
+            let seq = name
+                .rsplit('/')
+                .next()
+                .and_then(|f| f.strip_suffix(".json"))
+                .and_then(crate::object_log::seq_of_name);
+            if seq != Some(i as u64 + 1) || line.contains(&b'\n') {
+                return Err(Error::DamagedLog {
+                    order: key.to_owned(),
+                    line: i as u64 + 1,
+                    why: format!(
+                        "{name} is not entry {} of the log (run `evault --vault URL verify`)",
+                        i + 1
+                    ),
+                });
+            }
             manifest.extend_from_slice(line);
             manifest.push(b'\n');
         }
@@ -361,22 +400,20 @@ pub fn copy_from_objects(
         };
         let dir = OrderDir::from_dir(dst.join("orders").join(key));
         fs::create_dir_all(&dir.dir).ctx("creating", &dir.dir)?;
+        let first: Entry = serde_json::from_slice(checked[0]).map_err(|e| Error::DamagedLog {
+            order: key.to_owned(),
+            line: 1,
+            why: e.to_string(),
+        })?;
+        // Under the order's lock, as an append: nothing local is lost.
+        let _lock = dir.lock(&first.order)?;
+        check_held(&dir.manifest(), &manifest, true)?;
         let held = fs::read(dir.manifest()).unwrap_or_default();
-        if !manifest.starts_with(&held) {
-            return Err(Error::DamagedLog {
-                order: key.to_owned(),
-                line: 0,
-                why: format!(
-                    "{} is not a part of the object store's log: the copies have diverged",
-                    dir.manifest().display()
-                ),
-            });
-        }
         report.entries_present += lines(&held).count() as u64;
         report.entries_copied += n - lines(&held).count() as u64;
         write_file(&dir.manifest(), &manifest)?;
         dir.write_head(&head)?;
-        fs::write(dir.dir.join("lock"), b"").ctx("creating", dir.dir.join("lock"))?;
+        written_dirs.push(dir.dir.clone());
         report.orders += 1;
         progress.order();
     }

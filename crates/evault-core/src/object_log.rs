@@ -294,7 +294,15 @@ impl ObjectLog {
     /// Stores a blob create-only; `false` when it was stored already (its
     /// name is its SHA-256, so the bytes are the same).
     pub fn put_blob(&self, id: &BlobId, bytes: Vec<u8>) -> Result<bool> {
+        use sha2::{Digest, Sha256};
         let path = self.blob_path(id);
+        // A create-only object can never be replaced: never write wrong bytes.
+        if BlobId::from_bytes(Sha256::digest(&bytes).into()) != *id {
+            return Err(Error::ObjectStore {
+                what: format!("storing {path}"),
+                why: "the bytes do not have this SHA-256".into(),
+            });
+        }
         let put = PutOptions {
             mode: PutMode::Create,
             ..PutOptions::default()
@@ -304,7 +312,18 @@ impl ObjectLog {
             .block_on(self.store.put_opts(&path, PutPayload::from(bytes), put));
         match r {
             Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            // S3 also answers 409 while another write of it is in flight, which
+            // object_store reports the same way: stored only if it is there.
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                match self.runtime.block_on(self.store.head(&path)) {
+                    Ok(_) => Ok(false),
+                    Err(e) => Err(store_error(
+                        "storing (another write was in flight)",
+                        &path,
+                        &e,
+                    )),
+                }
+            }
             Err(e) => Err(store_error("storing", &path, &e)),
         }
     }
@@ -331,8 +350,7 @@ impl ObjectLog {
             .iter()
             .filter_map(|m| m.location.filename())
             .filter_map(|name| name.strip_suffix(".json"))
-            .filter(|digits| digits.len() == SEQ_DIGITS)
-            .filter_map(|digits| digits.parse().ok())
+            .filter_map(seq_of_name)
             .collect();
         // Listings are not guaranteed to be sorted.
         seqs.sort_unstable();
@@ -393,12 +411,14 @@ impl ObjectLog {
         let key = order.storage_key();
         for lost_races in 0..MAX_TRIES {
             let tail = self.tail(order)?;
-            let line = build(&tail)?;
             let seq = tail.seq.checked_add(1).ok_or_else(|| Error::DamagedLog {
                 order: order.to_string(),
                 line: tail.seq,
                 why: "its last sequence number is the largest possible".into(),
             })?;
+            let line = build(&tail)?;
+            // Checked before the write, which can never be undone.
+            check_line(&line, seq, &tail, order)?;
             let path = self.entry_path(order, seq);
             let put = PutOptions {
                 mode: PutMode::Create,
@@ -409,24 +429,40 @@ impl ObjectLog {
                 PutPayload::from(line.clone()),
                 put,
             ));
-            let landed = match r {
-                Ok(_) => true,
+            let held = match r {
+                Ok(_) => Some(line.clone()),
                 // Ours, if it holds our bytes: an earlier try that landed.
-                Err(object_store::Error::AlreadyExists { .. }) => {
-                    self.get(&path)?.is_some_and(|held| held == line)
-                }
-                Err(e) => return Err(store_error("appending", &path, &e)),
+                Err(object_store::Error::AlreadyExists { .. }) => self.get(&path)?,
+                // A timeout can hide a write that landed: look before saying it failed.
+                Err(e) => match self.get(&path) {
+                    Ok(Some(held)) if held == line => Some(held),
+                    Ok(_) => return Err(store_error("appending", &path, &e)),
+                    Err(_) => {
+                        return Err(store_error(
+                            "appending (it may have been recorded; look with `evault log` before trying again)",
+                            &path,
+                            &e,
+                        ));
+                    }
+                },
             };
-            if landed {
-                let hash = leaf_hash(&line);
-                let written = tail_of(&line, seq, order)?;
-                self.remember(&key, &written);
-                return Ok(Appended {
-                    seq,
-                    line,
-                    hash,
-                    lost_races,
-                });
+            if let Some(held) = held {
+                if held == line {
+                    let hash = leaf_hash(&line);
+                    let written = tail_of(&line, seq, order)?;
+                    self.remember(&key, &written);
+                    return Ok(Appended {
+                        seq,
+                        line,
+                        hash,
+                        lost_races,
+                    });
+                }
+                // Another writer's entry: build on it next time even if the
+                // listing lags.
+                if let Ok(theirs) = tail_of(&held, seq, order) {
+                    self.remember(&key, &theirs);
+                }
             }
             std::thread::sleep(backoff(lost_races));
         }
@@ -470,6 +506,38 @@ fn backoff(lost: u32) -> Duration {
     let mut random = [0u8; 8];
     let r = getrandom::fill(&mut random).map_or(cap / 2, |()| u64::from_le_bytes(random) % cap);
     Duration::from_millis(r.max(1))
+}
+
+/// Refuses a line that is not the entry `seq` following `tail` in `order`.
+fn check_line(line: &[u8], seq: u64, tail: &LogTail, order: &OrderId) -> Result<()> {
+    let wrong = |why: String| Error::ObjectStore {
+        what: format!("appending entry {seq} to order {order:?}"),
+        why,
+    };
+    if line.contains(&b'\n') {
+        return Err(wrong("the line holds a newline".into()));
+    }
+    let entry: Entry = serde_json::from_slice(line).map_err(|e| wrong(e.to_string()))?;
+    if entry.seq != seq || entry.prev != tail.hash {
+        return Err(wrong(format!(
+            "the line is entry {} after {:?}, not entry {seq} after {:?}",
+            entry.seq, entry.prev, tail.hash
+        )));
+    }
+    if entry.order != *order {
+        return Err(Error::KeyCollision {
+            asked: order.to_string(),
+            stored: entry.order.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// A `seq` from an object name: exactly [`SEQ_DIGITS`] ASCII digits.
+pub(crate) fn seq_of_name(digits: &str) -> Option<u64> {
+    (digits.len() == SEQ_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
 }
 
 /// The tail an entry object gives.
@@ -601,14 +669,18 @@ mod tests {
     }
 
     #[test]
-    fn a_blob_is_stored_once() {
+    fn a_blob_is_stored_once_and_only_under_its_sha256() {
+        use sha2::{Digest, Sha256};
         let log = ObjectLog::new(Arc::new(InMemory::new()), "p").unwrap();
-        let id: BlobId = "ab".repeat(32).parse().unwrap();
+        let id = BlobId::from_bytes(Sha256::digest(b"x").into());
         assert!(log.put_blob(&id, b"x".to_vec()).unwrap());
         assert!(!log.put_blob(&id, b"x".to_vec()).unwrap());
+        let hex = id.to_hex();
         assert_eq!(
             log.blob_path(&id).as_ref(),
-            format!("p/blobs/sha256/ab/{}", "ab".repeat(32))
+            format!("p/blobs/sha256/{}/{hex}", &hex[..2])
         );
+        let other = BlobId::from_bytes(Sha256::digest(b"y").into());
+        assert!(log.put_blob(&other, b"x".to_vec()).is_err());
     }
 }

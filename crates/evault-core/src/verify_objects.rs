@@ -51,8 +51,7 @@ fn kind_of(name: &str) -> Kind {
         .and_then(|r| r.split_once("/log/"))
         && let Some(seq) = file
             .strip_suffix(".json")
-            .filter(|d| d.len() == 20)
-            .and_then(|d| d.parse().ok())
+            .and_then(crate::object_log::seq_of_name)
     {
         return Kind::Entry {
             key: key.to_owned(),
@@ -60,6 +59,22 @@ fn kind_of(name: &str) -> Kind {
         };
     }
     Kind::Stray
+}
+
+/// The vault id in an `evault.json`, refusing a format this build does not read.
+pub(crate) fn vault_id_of(config: &[u8]) -> Result<String> {
+    let v: serde_json::Value = serde_json::from_slice(config).map_err(|e| Error::ObjectStore {
+        what: "reading evault.json".into(),
+        why: e.to_string(),
+    })?;
+    let format = v["format"].as_str().unwrap_or_default();
+    if format != crate::FORMAT {
+        return Err(Error::UnsupportedFormat {
+            path: "evault.json".into(),
+            found: format.to_owned(),
+        });
+    }
+    Ok(v["vault_id"].as_str().unwrap_or_default().to_owned())
 }
 
 /// Verifies the vault in `log`'s store.
@@ -70,10 +85,7 @@ pub fn verify_objects(log: &ObjectLog, options: &VerifyOptions) -> Result<Report
             what: format!("verifying {log:?}"),
             why: "there is no evault.json: no vault under this prefix".into(),
         })?;
-    let vault_id = serde_json::from_slice::<serde_json::Value>(&config)
-        .ok()
-        .and_then(|v| v["vault_id"].as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let vault_id = vault_id_of(&config)?;
     let names = log.block_on(log.list_rest(""))?;
     let mut keys = Vec::new();
     for name in names.iter().filter(|n| n.starts_with("keys/")) {
@@ -103,10 +115,10 @@ pub fn verify_objects(log: &ObjectLog, options: &VerifyOptions) -> Result<Report
             Kind::Stray => stray.push(name),
         }
     }
-    if let Some(key) = &only {
+    if let (Some(key), Some(order)) = (&only, &options.order) {
         orders.retain(|k, _| k == key);
         if orders.is_empty() {
-            return Err(Error::UnknownOrder(key.clone()));
+            return Err(Error::UnknownOrder(order.to_string()));
         }
     }
     for (key, entries) in &orders {
@@ -119,6 +131,19 @@ pub fn verify_objects(log: &ObjectLog, options: &VerifyOptions) -> Result<Report
         )?;
         let mut manifest = Vec::new();
         for ((seq, name), line) in entries.iter().zip(&lines) {
+            if line.contains(&b'\n') {
+                ctx.push(
+                    Severity::Problem,
+                    "unreadable-entry",
+                    Some(key),
+                    Some(*seq),
+                    Some(name),
+                    Some("one line".into()),
+                    Some(format!("{} lines", line.split(|b| *b == b'\n').count())),
+                    "an entry object holds more than one line: it was written outside evault"
+                        .into(),
+                );
+            }
             if let Ok(entry) = serde_json::from_slice::<Entry>(line)
                 && entry.seq != *seq
             {
