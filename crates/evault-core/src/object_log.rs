@@ -242,6 +242,45 @@ impl ObjectLog {
         }
     }
 
+    /// SHA-256 (unless `fast`), BLAKE3 and size of the object `rest`,
+    /// hashed as its bytes arrive.
+    pub(crate) async fn hash_object(
+        &self,
+        rest: &str,
+        fast: bool,
+    ) -> Result<crate::store::BlobDigests> {
+        use sha2::{Digest, Sha256};
+        let path = self.path(rest);
+        let got = match self.store.get(&path).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => {
+                let hex = rest.rsplit('/').next().unwrap_or(rest).to_owned();
+                return Err(Error::BlobMissing(hex));
+            }
+            Err(e) => return Err(store_error("reading", &path, &e)),
+        };
+        let mut sha = (!fast).then(Sha256::new);
+        let mut b3 = blake3::Hasher::new();
+        let mut size = 0u64;
+        let mut chunks = got.into_stream();
+        while let Some(chunk) = chunks
+            .try_next()
+            .await
+            .map_err(|e| store_error("reading", &path, &e))?
+        {
+            if let Some(sha) = sha.as_mut() {
+                sha.update(&chunk);
+            }
+            b3.update(&chunk);
+            size += chunk.len() as u64;
+        }
+        Ok((
+            sha.map(|s| BlobId::from_bytes(s.finalize().into())),
+            crate::id::Blake3Hash::from_bytes(*b3.finalize().as_bytes()),
+            size,
+        ))
+    }
+
     /// Every object under `rest` (recursively), as paths relative to the
     /// prefix, sorted.
     pub(crate) async fn list_rest(&self, rest: &str) -> Result<Vec<String>> {

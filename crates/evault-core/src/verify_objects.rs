@@ -4,16 +4,13 @@
 //! the entry it holds, and every referenced blob re-hashed; stray objects
 //! and unreferenced blobs are notices.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
-
 use futures_util::{StreamExt, TryStreamExt};
+use std::collections::{BTreeMap, HashSet};
 
 use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::id::BlobId;
 use crate::object_log::ObjectLog;
-use crate::store::hash_reader;
 use crate::verify::{Ctx, Head, Report, Severity, VerifyOptions, check_log, judge_blobs};
 
 /// Transfers at once.
@@ -175,12 +172,8 @@ pub fn verify_objects(log: &ObjectLog, options: &VerifyOptions) -> Result<Report
         futures_util::stream::iter(to_hash.iter().map(|id| async move {
             let hex = id.to_hex();
             let name = format!("blobs/sha256/{}/{hex}", &hex[..2]);
-            let r = match log.get_rest(&name).await {
-                Ok(Some(bytes)) => hash_reader(&mut bytes.as_slice(), fast, Path::new(&name)),
-                Ok(None) => Err(Error::BlobMissing(hex)),
-                Err(e) => Err(e),
-            };
-            (*id, r)
+            // Streamed: a multi-GB packing video is never whole in memory.
+            (*id, log.hash_object(&name, fast).await)
         }))
         .buffer_unordered(PARALLEL)
         .collect::<Vec<_>>(),
