@@ -280,33 +280,38 @@ pub fn copy_from_objects(
         .filter(|(id, _)| !store.path(id).is_file())
         .collect();
     report.blobs_present = names.len() as u64 - wanted.len() as u64;
-    // Fetched in parallel, staged (hashed) as they come, placed in batches
-    // after one flush each.
+    // Streamed to the vault's staging files (never whole in memory), 8 at a
+    // time, checked against their names, placed in batches after one flush
+    // each.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(PARALLEL)
+        .build()
+        .map_err(|e| Error::ObjectStore {
+            what: "starting the copy's threads".into(),
+            why: e.to_string(),
+        })?;
     for batch in wanted.chunks(64) {
-        let fetched: Vec<(BlobId, Vec<u8>)> = src.block_on(
-            futures_util::stream::iter(batch.iter().map(|(id, name)| async move {
-                let bytes = src
-                    .get_rest(name)
-                    .await?
-                    .ok_or_else(|| Error::BlobMissing(id.to_hex()))?;
-                Ok::<_, Error>((*id, bytes))
-            }))
-            .buffer_unordered(PARALLEL)
-            .try_collect(),
-        )?;
-        let mut staged = Vec::new();
-        for (id, bytes) in fetched {
-            let s = store.stage(&mut bytes.as_slice(), Path::new(&blob_rest(&id)))?;
-            if s.sha256 != id {
-                return Err(Error::ObjectStore {
-                    what: format!("copying blob {}", id.to_hex()),
-                    why: "the object store's copy does not hold the bytes of its name (altered there); nothing of it was kept".into(),
-                });
-            }
-            report.bytes_copied += s.size;
-            progress.blob(s.size);
-            staged.push(s);
-        }
+        use rayon::prelude::*;
+        let staged: Vec<crate::store::Staged> = pool.install(|| {
+            batch
+                .par_iter()
+                .map(|(id, name)| {
+                    let mut reader = src
+                        .reader(name)?
+                        .ok_or_else(|| Error::BlobMissing(id.to_hex()))?;
+                    let s = store.stage(&mut reader, Path::new(name.as_str()))?;
+                    if s.sha256 != *id {
+                        return Err(Error::ObjectStore {
+                            what: format!("copying blob {}", id.to_hex()),
+                            why: "the object store's copy does not hold the bytes of its name (altered there); nothing of it was kept".into(),
+                        });
+                    }
+                    progress.blob(s.size);
+                    Ok(s)
+                })
+                .collect::<Result<_>>()
+        })?;
+        report.bytes_copied += staged.iter().map(|s| s.size).sum::<u64>();
         let files: Vec<(&fs::File, &Path)> = staged
             .iter()
             .map(|s| (s.file.as_file(), s.file.path()))

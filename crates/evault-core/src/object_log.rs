@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
@@ -237,6 +237,22 @@ impl ObjectLog {
                 .await
                 .map(|b| Some(b.to_vec()))
                 .map_err(|e| store_error("reading", &path, &e)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(store_error("reading", &path, &e)),
+        }
+    }
+
+    /// A blocking reader of the object `rest`'s bytes as they arrive, or
+    /// `None` when there is no such object.
+    pub(crate) fn reader(&self, rest: &str) -> Result<Option<ObjectReader<'_>>> {
+        let path = self.path(rest);
+        match self.runtime.block_on(self.store.get(&path)) {
+            Ok(got) => Ok(Some(ObjectReader {
+                log: self,
+                stream: got.into_stream().map_ok(|b| b.to_vec()).boxed(),
+                chunk: Vec::new(),
+                at: 0,
+            })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(store_error("reading", &path, &e)),
         }
@@ -535,6 +551,34 @@ impl ObjectLog {
             out.push(b'\n');
         }
         Ok(out)
+    }
+}
+
+/// An object's bytes as a blocking [`std::io::Read`], fetched chunk by
+/// chunk (never whole in memory).
+pub(crate) struct ObjectReader<'a> {
+    log: &'a ObjectLog,
+    stream: futures_util::stream::BoxStream<'static, object_store::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl std::io::Read for ObjectReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.log.runtime.block_on(self.stream.try_next()) {
+                Ok(Some(chunk)) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Ok(None) => return Ok(0),
+                Err(e) => return Err(std::io::Error::other(e)),
+            }
+        }
+        let n = out.len().min(self.chunk.len() - self.at);
+        out[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 
