@@ -503,3 +503,39 @@ except botocore.exceptions.ClientError as e:
         crate::util::run(evault_on(&moto).args(["--vault", "s3://locked/v", "verify"]));
     assert_eq!(code, 0, "the entry is still there: {out}{err}");
 }
+
+#[test]
+fn a_packing_video_larger_than_one_put_goes_up_in_parts_and_comes_back_whole() {
+    let moto = Moto::start();
+    moto.bucket("vault");
+    let dir = tempfile::tempdir().unwrap();
+    let v = dir.path().join("v");
+    crate::util::ok(crate::util::evault(&v).arg("init"));
+    // 70 MiB: over the 64 MiB a blob is sent whole, in 16 MiB parts.
+    let video = dir.path().join("packing.webm");
+    std::fs::write(&video, crate::util::noise(9, 70 << 20)).unwrap();
+    crate::util::ok(
+        crate::util::evault(&v)
+            .args([
+                "--by",
+                "mei",
+                "--station",
+                "pack-01",
+                "add",
+                "SO-VIDEO",
+                "--kind",
+                "packing-video",
+            ])
+            .arg(&video),
+    );
+    crate::util::ok(&mut copy(&moto, v.to_str().unwrap(), "s3://vault/video"));
+    let again = crate::util::ok(&mut copy(&moto, v.to_str().unwrap(), "s3://vault/video"));
+    assert!(again.starts_with("copied 0 blobs"), "{again}");
+    let (code, out, err) =
+        crate::util::run(evault_on(&moto).args(["--vault", "s3://vault/video", "verify"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let back = dir.path().join("back");
+    crate::util::ok(&mut copy(&moto, "s3://vault/video", back.to_str().unwrap()));
+    assert_eq!(vault_files(&v), vault_files(&back));
+    crate::util::ok(crate::util::evault(&back).arg("verify"));
+}

@@ -22,6 +22,20 @@ use crate::vault::Vault;
 /// Transfers at once.
 const PARALLEL: usize = 8;
 
+/// Blobs larger than this are uploaded in parts.
+const WHOLE_BYTES: u64 = 64 << 20;
+
+/// A source blob whose bytes no longer match its name.
+fn altered(id: &BlobId, path: &Path) -> Error {
+    Error::ObjectStore {
+        what: format!("copying blob {}", id.to_hex()),
+        why: format!(
+            "{} no longer holds the bytes of its name (altered); run `evault verify` and restore it before copying",
+            path.display()
+        ),
+    }
+}
+
 /// What a copy did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CopyReport {
@@ -131,15 +145,21 @@ pub fn copy_to_objects(
         .collect();
     let done: Vec<(bool, u64)> = dst.block_on(
         futures_util::stream::iter(blobs.iter().map(|(id, path)| async move {
+            let size = fs::metadata(path).ctx("reading", path)?.len();
+            if size > WHOLE_BYTES {
+                // Checked as it is hashed, then sent in parts: never whole in memory.
+                let mut file = fs::File::open(path).ctx("reading", path)?;
+                let (sha, _, _) = crate::store::hash_reader(&mut file, false, path)?;
+                if sha.is_none_or(|sha| sha != *id) {
+                    return Err(altered(id, path));
+                }
+                let new = dst.put_file_in_parts(&blob_rest(id), path).await?;
+                progress.blob(size);
+                return Ok((new, size));
+            }
             let bytes = fs::read(path).ctx("reading", path)?;
             if sha256_hex(&bytes) != id.to_hex() {
-                return Err(Error::ObjectStore {
-                    what: format!("copying blob {}", id.to_hex()),
-                    why: format!(
-                        "{} no longer holds the bytes of its name (altered); run `evault verify` and restore it before copying",
-                        path.display()
-                    ),
-                });
+                return Err(altered(id, path));
             }
             let size = bytes.len() as u64;
             let new = dst.put_exact(&blob_rest(id), bytes).await?;

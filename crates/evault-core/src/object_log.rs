@@ -30,6 +30,9 @@ use crate::merkle::leaf_hash;
 /// How many times an append starts again after losing a race.
 const MAX_TRIES: u32 = 64;
 
+/// Bytes of one part of a multipart upload.
+const PART_BYTES: usize = 16 << 20;
+
 /// Digits of the `seq` in an entry object's name.
 const SEQ_DIGITS: usize = 20;
 
@@ -226,6 +229,57 @@ impl ObjectLog {
             }
             Err(e) => Err(store_error("writing", &path, &e)),
         }
+    }
+
+    /// Uploads the file `from` to `rest` in parts (for blobs too large for
+    /// one PUT, or for memory), unless an object is there already:
+    /// `Ok(false)`. Parts are not create-only (object_store offers no
+    /// conditional multipart upload), which is safe only for content-
+    /// addressed objects: a racing writer writes the same bytes.
+    pub(crate) async fn put_file_in_parts(
+        &self,
+        rest: &str,
+        from: &std::path::Path,
+    ) -> Result<bool> {
+        use std::io::Read;
+        let path = self.path(rest);
+        match self.store.head(&path).await {
+            Ok(_) => return Ok(false),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(store_error("reading", &path, &e)),
+        }
+        let upload = self
+            .store
+            .put_multipart(&path)
+            .await
+            .map_err(|e| store_error("uploading", &path, &e))?;
+        let mut parts = object_store::WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let mut file = std::fs::File::open(from).map_err(|e| Error::Io {
+            action: "reading",
+            path: from.to_owned(),
+            source: e,
+        })?;
+        let mut buf = vec![0u8; PART_BYTES];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| Error::Io {
+                action: "reading",
+                path: from.to_owned(),
+                source: e,
+            })?;
+            if n == 0 {
+                break;
+            }
+            parts
+                .wait_for_capacity(2)
+                .await
+                .map_err(|e| store_error("uploading", &path, &e))?;
+            parts.write(&buf[..n]);
+        }
+        parts
+            .finish()
+            .await
+            .map_err(|e| store_error("uploading", &path, &e))?;
+        Ok(true)
     }
 
     /// Reads `rest` (under the prefix), or `None` when there is no such object.
