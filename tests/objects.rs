@@ -198,7 +198,7 @@ fn copy(moto: &Moto, src: &str, dst: &str) -> Command {
 }
 
 /// `evault` with this server's settings in the environment.
-fn evault_on(moto: &Moto) -> Command {
+pub(crate) fn evault_on(moto: &Moto) -> Command {
     let mut c = Command::new(crate::util::evault_bin());
     c.env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_ALLOW_HTTP", "true")
@@ -360,7 +360,7 @@ fn a_vault_copied_to_s3_and_back_is_byte_identical_and_a_killed_copy_resumes() {
 
 /// Changes an object behind the vault's back, as its owner (boto3, which
 /// moto brings): `put` with `body`, or `delete`.
-fn tamper(moto: &Moto, key: &str, body: Option<&[u8]>) {
+pub(crate) fn tamper(moto: &Moto, key: &str, body: Option<&[u8]>) {
     let script = r#"
 import boto3, sys
 s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",

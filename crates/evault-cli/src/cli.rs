@@ -27,9 +27,16 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct Global {
-    /// The vault directory.
-    #[arg(long, global = true, env = "EVAULT_VAULT", value_name = "DIR")]
+    /// The vault: a directory, or s3://BUCKET/PREFIX or gs://BUCKET/PREFIX
+    /// on object storage (credentials, region and endpoint from AWS_* or
+    /// GOOGLE_* variables).
+    #[arg(long, global = true, env = "EVAULT_VAULT", value_name = "DIR|URL")]
     pub vault: Option<PathBuf>,
+    /// The working copy of a vault on object storage: a local directory
+    /// the store's logs and the blobs read are kept in (default:
+    /// $XDG_CACHE_HOME/evault/SCHEME/BUCKET/PREFIX, else ~/.cache/evault/…).
+    #[arg(long, global = true, env = "EVAULT_WORKDIR", value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
     /// Who is recording (default: EVAULT_OPERATOR, else the OS user).
     #[arg(long, global = true, value_name = "NAME")]
     pub by: Option<String>,

@@ -15,8 +15,48 @@ pub fn vault_dir(global: &Global) -> Result<PathBuf> {
         .ok_or_else(|| anyhow!("no vault given: pass --vault DIR or set EVAULT_VAULT (create one with `evault init --vault DIR`)"))
 }
 
-/// Opens the vault.
+/// The vault's URL when it lives on object storage (`s3://`, `gs://`).
+pub fn object_store_url(global: &Global) -> Option<&str> {
+    global
+        .vault
+        .as_deref()
+        .and_then(|v| v.to_str())
+        .filter(|s| s.starts_with("s3://") || s.starts_with("gs://"))
+}
+
+/// The working copy of the vault on object storage at `url`.
+pub fn workdir(global: &Global, url: &str) -> Result<PathBuf> {
+    if let Some(dir) = &global.workdir {
+        return Ok(dir.clone());
+    }
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    let cache = env("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .ok_or_else(|| {
+            anyhow!(
+                "no place for the working copy of {url}: pass --workdir DIR or set EVAULT_WORKDIR"
+            )
+        })?;
+    let (scheme, rest) = url.split_once("://").unwrap_or(("s3", url));
+    let mut dir = cache.join("evault").join(scheme);
+    for part in rest
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+    {
+        dir.push(part);
+    }
+    Ok(dir)
+}
+
+/// Opens the vault (a directory, or its working copy when it lives on
+/// object storage).
 pub fn open(global: &Global) -> Result<Vault> {
+    if let Some(url) = object_store_url(global) {
+        let dir = workdir(global, url)?;
+        return Vault::open_remote(url, &dir)
+            .with_context(|| format!("opening {url} (working copy {})", dir.display()));
+    }
     Ok(Vault::open(vault_dir(global)?)?)
 }
 

@@ -503,49 +503,67 @@ impl Vault {
                 ),
             });
         };
-        let (mut accounts, prev, bytes) = self.read_accounts()?;
-        let path = self.accounts_path();
-        if bytes.last().is_some_and(|&b| b != b'\n') {
-            return Err(Error::Account {
-                name: change.name().to_owned(),
-                why: format!(
-                    "the last line of {} was not completely written (a crash during an earlier change, which was never acknowledged); \
-                     remove the bytes after its last line break, then run `evault verify`",
-                    path.display()
+        // On object storage another station may have added lines: the
+        // working copy takes them first, and a line another writer took
+        // first is built again on it.
+        for lost_races in 0..64 {
+            self.pull_accounts()?;
+            let (mut accounts, prev, bytes) = self.read_accounts()?;
+            let path = self.accounts_path();
+            if bytes.last().is_some_and(|&b| b != b'\n') {
+                return Err(Error::Account {
+                    name: change.name().to_owned(),
+                    why: format!(
+                        "the last line of {} was not completely written (a crash during an earlier change, which was never acknowledged); \
+                         remove the bytes after its last line break, then run `evault verify`",
+                        path.display()
+                    ),
+                });
+            }
+            let entry = AccountEntry {
+                v: 1,
+                seq: accounts.len + 1,
+                prev,
+                recorded_at: Timestamp::from_datetime((self.clock)()),
+                recorded_by: actor.operator().to_owned(),
+                station: actor.station().to_owned(),
+                change: change.clone(),
+            };
+            let name = entry.change.name().to_owned();
+            accounts.apply(&entry).map_err(|why| Error::Account {
+                name: name.clone(),
+                why: why.replace(
+                    &format!("{name:?} is added again while it exists"),
+                    "it exists already; remove it first, or use passwd to change its password",
                 ),
-            });
+            })?;
+            let mut line = serde_json::to_vec(&entry)?;
+            if self.object_store_url().is_some() {
+                if self.push_account(entry.seq, &line)? {
+                    self.pull_accounts()?;
+                    return Ok(accounts);
+                }
+                std::thread::sleep(crate::manifest::backoff(lost_races));
+                continue;
+            }
+            line.push(b'\n');
+            let new = bytes.is_empty();
+            let mut file = OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(&path)
+                .ctx("opening", &path)?;
+            file.write_all(&line).ctx("appending to", &path)?;
+            barrier(&self.root, &[(&file, &path)], &[])?;
+            if new {
+                sync_dir(&self.root)?;
+            }
+            return Ok(accounts);
         }
-        let entry = AccountEntry {
-            v: 1,
-            seq: accounts.len + 1,
-            prev,
-            recorded_at: Timestamp::from_datetime((self.clock)()),
-            recorded_by: actor.operator().to_owned(),
-            station: actor.station().to_owned(),
-            change,
-        };
-        let name = entry.change.name().to_owned();
-        accounts.apply(&entry).map_err(|why| Error::Account {
-            name: name.clone(),
-            why: why.replace(
-                &format!("{name:?} is added again while it exists"),
-                "it exists already; remove it first, or use passwd to change its password",
-            ),
-        })?;
-        let mut line = serde_json::to_vec(&entry)?;
-        line.push(b'\n');
-        let new = bytes.is_empty();
-        let mut file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .ctx("opening", &path)?;
-        file.write_all(&line).ctx("appending to", &path)?;
-        barrier(&self.root, &[(&file, &path)], &[])?;
-        if new {
-            sync_dir(&self.root)?;
-        }
-        Ok(accounts)
+        Err(Error::Account {
+            name: change.name().to_owned(),
+            why: "other stations changed the accounts 64 times in a row; try again".into(),
+        })
     }
 
     /// Appends a change that leaves `name` live, and returns that account.

@@ -132,7 +132,7 @@ pub(crate) struct Pending {
 }
 
 /// An item ready to append, with whether its blob was already stored (`None`: not evidence).
-type PlacedItem = (Option<bool>, Item);
+pub(crate) type PlacedItem = (Option<bool>, Item);
 
 /// One order's share of a commit.
 pub(crate) enum Item {
@@ -379,6 +379,7 @@ impl Vault {
 
         // 2. Blobs in place, their directory entries durable.
         let mut new_dirs = Vec::new();
+        let mut placed_blobs = Vec::new();
         let mut staged: Vec<(OrderId, Vec<PlacedItem>)> = Vec::new();
         for (order, items) in batch {
             let mut v = Vec::with_capacity(items.len());
@@ -413,7 +414,9 @@ impl Vault {
                         };
                         // Fsynced even when the blob existed: another process
                         // may have stored it and not yet made its name durable.
+                        let id = s.sha256;
                         let (dir, existed) = self.store.persist(s)?;
+                        placed_blobs.push(id);
                         if !new_dirs.contains(&dir) {
                             new_dirs.push(dir);
                         }
@@ -425,6 +428,13 @@ impl Vault {
             staged.push((order, v));
         }
         barrier(&self.root, &[], &new_dirs)?;
+        // On object storage, every blob is stored there before a line names it.
+        #[cfg(feature = "object-store")]
+        if let Some(remote) = &self.remote {
+            remote.upload_blobs(&self.store, &placed_blobs)?;
+        }
+        #[cfg(not(feature = "object-store"))]
+        drop(placed_blobs);
 
         // 3. Lines appended under each order's lock (taken in key order: no deadlock).
         staged.sort_by_key(|(o, _)| o.storage_key());
@@ -490,7 +500,8 @@ impl Vault {
         Ok((dir, lock, file, head, outcomes))
     }
 
-    /// Appends lines to an order whose lock the caller holds (one write, not yet fsynced).
+    /// Appends lines to an order whose lock the caller holds (one write, not
+    /// yet fsynced; on object storage, written there first, see `remote.rs`).
     pub(crate) fn append_under_lock(
         &self,
         dir: &OrderDir,
@@ -498,6 +509,32 @@ impl Vault {
         items: Vec<PlacedItem>,
         actor: &Actor,
     ) -> Result<(File, Option<Head>, Vec<AddOutcome>)> {
+        #[cfg(feature = "object-store")]
+        if let Some(remote) = &self.remote {
+            return self.append_remote(remote, dir, order, items, actor);
+        }
+        let (bytes, head, outcomes) = self.plan_lines(dir, order, items, actor)?;
+        let path = dir.manifest();
+        let mut file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .ctx("opening", &path)?;
+        if !bytes.is_empty() {
+            file.write_all(&bytes).ctx("appending to", &path)?;
+        }
+        Ok((file, head, outcomes))
+    }
+
+    /// The lines `items` add to the order (each ending in `\n`), the `HEAD`
+    /// they leave, and what became of each item, in order.
+    pub(crate) fn plan_lines(
+        &self,
+        dir: &OrderDir,
+        order: &OrderId,
+        items: Vec<PlacedItem>,
+        actor: &Actor,
+    ) -> Result<(Vec<u8>, Option<Head>, Vec<AddOutcome>)> {
         let tail = dir.tail(order)?;
         check_head(dir, order, &tail)?;
         // The log is read only when needed: a blob already in the store may
@@ -581,19 +618,10 @@ impl Vault {
             prev = Some(hash);
             outcomes.push(AddOutcome::Added(Recorded { entry, hash }));
         }
-        let path = dir.manifest();
-        let mut file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .ctx("opening", &path)?;
-        if !bytes.is_empty() {
-            file.write_all(&bytes).ctx("appending to", &path)?;
-        }
         let head = prev
             .filter(|_| !bytes.is_empty())
             .map(|hash| Head { seq, hash });
-        Ok((file, head, outcomes))
+        Ok((bytes, head, outcomes))
     }
 }
 

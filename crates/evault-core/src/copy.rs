@@ -22,20 +22,6 @@ use crate::vault::Vault;
 /// Transfers at once.
 const PARALLEL: usize = 8;
 
-/// Blobs larger than this are uploaded in parts.
-const WHOLE_BYTES: u64 = 64 << 20;
-
-/// A source blob whose bytes no longer match its name.
-fn altered(id: &BlobId, path: &Path) -> Error {
-    Error::ObjectStore {
-        what: format!("copying blob {}", id.to_hex()),
-        why: format!(
-            "{} no longer holds the bytes of its name (altered); run `evault verify` and restore it before copying",
-            path.display()
-        ),
-    }
-}
-
 /// What a copy did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CopyReport {
@@ -85,11 +71,6 @@ fn checked_lines<'a>(bytes: &'a [u8], label: &str) -> Result<Vec<&'a [u8]>> {
         out.push(line);
     }
     Ok(out)
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    BlobId::from_bytes(Sha256::digest(bytes).into()).to_hex()
 }
 
 /// Copies the vault at `src` into the object store `dst`: the vault's
@@ -145,26 +126,9 @@ pub fn copy_to_objects(
         .collect();
     let done: Vec<(bool, u64)> = dst.block_on(
         futures_util::stream::iter(blobs.iter().map(|(id, path)| async move {
-            let size = fs::metadata(path).ctx("reading", path)?.len();
-            if size > WHOLE_BYTES {
-                // Checked as it is hashed, then sent in parts: never whole in memory.
-                let mut file = fs::File::open(path).ctx("reading", path)?;
-                let (sha, _, _) = crate::store::hash_reader(&mut file, false, path)?;
-                if sha.is_none_or(|sha| sha != *id) {
-                    return Err(altered(id, path));
-                }
-                let new = dst.put_file_in_parts(&blob_rest(id), path).await?;
-                progress.blob(size);
-                return Ok((new, size));
-            }
-            let bytes = fs::read(path).ctx("reading", path)?;
-            if sha256_hex(&bytes) != id.to_hex() {
-                return Err(altered(id, path));
-            }
-            let size = bytes.len() as u64;
-            let new = dst.put_exact(&blob_rest(id), bytes).await?;
+            let (new, size) = dst.put_blob_file(id, path).await?;
             progress.blob(size);
-            Ok((new, size))
+            Ok::<_, Error>((new, size))
         }))
         .buffer_unordered(PARALLEL)
         .try_collect(),
@@ -260,7 +224,7 @@ pub fn copy_from_objects(
             what: format!("copying from {src:?}"),
             why: "there is no evault.json: no vault under this prefix".into(),
         })?;
-    crate::verify_objects::vault_id_of(&config)?;
+    crate::vault::vault_id_of(&config, Path::new("evault.json"))?;
     let cfg_path = dst.join("evault.json");
     match fs::read(&cfg_path) {
         Ok(held) if held == config => {}

@@ -573,6 +573,8 @@ fn index_path(vault: &Vault) -> PathBuf {
 
 /// Every order folder with the length of its `manifest.jsonl` (one stat each).
 fn order_lengths(vault: &Vault) -> Result<HashMap<String, u64>> {
+    // On object storage, the working copy first takes the store's new entries.
+    vault.pull()?;
     let orders = vault.orders_dir();
     let mut out = HashMap::new();
     for item in fs::read_dir(&orders).ctx("reading", &orders)? {

@@ -218,10 +218,11 @@ impl Vault {
                     source: e,
                 },
             })?;
-        file.write_all(key.to_pem()?.as_bytes())
-            .ctx("writing", &path)?;
+        let pem = key.to_pem()?;
+        file.write_all(pem.as_bytes()).ctx("writing", &path)?;
         file.sync_all().ctx("syncing", &path)?;
-        sync_dir(&dir)
+        sync_dir(&dir)?;
+        self.push_key(&format!("{}{PUB_SUFFIX}", key.name), pem.as_bytes())
     }
 
     /// The registered public keys, by name.

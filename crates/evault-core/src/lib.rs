@@ -55,6 +55,8 @@ pub mod merkle;
 #[cfg(feature = "object-store")]
 mod object_log;
 mod read;
+#[cfg(feature = "object-store")]
+mod remote;
 mod repair;
 mod sniff;
 mod stamp;

@@ -202,3 +202,12 @@ pub(crate) fn lines(complete: &[u8]) -> impl Iterator<Item = &[u8]> {
         .into_iter()
         .flat_map(|body| body.split(|&b| b == b'\n'))
 }
+
+/// A random wait that grows with each lost race: up to 5 ms × 2^k, at most
+/// one second.
+pub(crate) fn backoff(lost: u32) -> Duration {
+    let cap = 5u64.saturating_mul(1 << lost.min(8)).min(1000);
+    let mut random = [0u8; 8];
+    let r = getrandom::fill(&mut random).map_or(cap / 2, |()| u64::from_le_bytes(random) % cap);
+    Duration::from_millis(r.max(1))
+}

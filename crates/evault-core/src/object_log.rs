@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
@@ -25,6 +24,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use crate::entry::{Entry, Timestamp};
 use crate::error::{Error, Result};
 use crate::id::{BlobId, EntryHash, OrderId};
+use crate::manifest::backoff;
 use crate::merkle::leaf_hash;
 
 /// How many times an append starts again after losing a race.
@@ -32,6 +32,17 @@ const MAX_TRIES: u32 = 64;
 
 /// Bytes of one part of a multipart upload.
 const PART_BYTES: usize = 16 << 20;
+
+/// Blobs larger than this are uploaded in parts.
+pub(crate) const WHOLE_BYTES: u64 = 64 << 20;
+
+/// What a create-only write of an entry object found.
+pub(crate) enum Put {
+    /// The object holds the bytes written.
+    Landed,
+    /// Another writer's entry holds the name: its bytes.
+    Taken(Vec<u8>),
+}
 
 /// Digits of the `seq` in an entry object's name.
 const SEQ_DIGITS: usize = 20;
@@ -528,35 +539,8 @@ impl ObjectLog {
             let line = build(&tail)?;
             // Checked before the write, which can never be undone.
             check_line(&line, seq, &tail, order)?;
-            let path = self.entry_path(order, seq);
-            let put = PutOptions {
-                mode: PutMode::Create,
-                ..PutOptions::default()
-            };
-            let r = self.runtime.block_on(self.store.put_opts(
-                &path,
-                PutPayload::from(line.clone()),
-                put,
-            ));
-            let held = match r {
-                Ok(_) => Some(line.clone()),
-                // Ours, if it holds our bytes: an earlier try that landed.
-                Err(object_store::Error::AlreadyExists { .. }) => self.get(&path)?,
-                // A timeout can hide a write that landed: look before saying it failed.
-                Err(e) => match self.get(&path) {
-                    Ok(Some(held)) if held == line => Some(held),
-                    Ok(_) => return Err(store_error("appending", &path, &e)),
-                    Err(_) => {
-                        return Err(store_error(
-                            "appending (it may have been recorded; look with `evault log` before trying again)",
-                            &path,
-                            &e,
-                        ));
-                    }
-                },
-            };
-            if let Some(held) = held {
-                if held == line {
+            match self.put_entry(order, seq, &line)? {
+                Put::Landed => {
                     let hash = leaf_hash(&line);
                     let written = tail_of(&line, seq, order)?;
                     self.remember(&key, &written);
@@ -569,8 +553,10 @@ impl ObjectLog {
                 }
                 // Another writer's entry: build on it next time even if the
                 // listing lags.
-                if let Ok(theirs) = tail_of(&held, seq, order) {
-                    self.remember(&key, &theirs);
+                Put::Taken(held) => {
+                    if let Ok(theirs) = tail_of(&held, seq, order) {
+                        self.remember(&key, &theirs);
+                    }
                 }
             }
             std::thread::sleep(backoff(lost_races));
@@ -581,6 +567,139 @@ impl ObjectLog {
                 "another writer took the next entry {MAX_TRIES} times in a row; retry later"
             ),
         })
+    }
+
+    /// Creates entry `seq` of `order` holding `line` (already checked),
+    /// create-only: [`Put::Landed`] when the object holds our bytes (also
+    /// when an earlier try that reported a failure or a conflict landed),
+    /// else what the object holds.
+    pub(crate) fn put_entry(&self, order: &OrderId, seq: u64, line: &[u8]) -> Result<Put> {
+        let path = self.entry_path(order, seq);
+        let put = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        let r = self.runtime.block_on(self.store.put_opts(
+            &path,
+            PutPayload::from(line.to_vec()),
+            put,
+        ));
+        let held = match r {
+            Ok(_) => return Ok(Put::Landed),
+            Err(object_store::Error::AlreadyExists { .. }) => self.get(&path)?,
+            // A timeout can hide a write that landed: look before saying it failed.
+            Err(e) => match self.get(&path) {
+                Ok(Some(held)) if held == line => Some(held),
+                Ok(_) => return Err(store_error("appending", &path, &e)),
+                Err(_) => {
+                    return Err(store_error(
+                        "appending (it may have been recorded; look with `evault log` before trying again)",
+                        &path,
+                        &e,
+                    ));
+                }
+            },
+        };
+        match held {
+            Some(held) if held == line => Ok(Put::Landed),
+            Some(held) => Ok(Put::Taken(held)),
+            // Reported as existing, then not found: only a delete behind the
+            // vault's back does that.
+            None => Err(Error::ObjectStore {
+                what: format!("appending {path}"),
+                why: "the object was reported as existing, then not found (deleted behind the vault's back?); run `evault verify`".into(),
+            }),
+        }
+    }
+
+    /// The entries of `order` from `seq` `from` on, in `seq` order, listed
+    /// after entry `from - 1` (a listing that starts there, not at the
+    /// beginning) and read 8 at a time.
+    pub(crate) fn entries_from(&self, order: &OrderId, from: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+        let after = from.checked_sub(1).filter(|s| *s > 0);
+        let after = after.map(|s| self.entry_path(order, s));
+        let seqs = self.list(order, after.as_ref())?;
+        let seqs: Vec<u64> = seqs.into_iter().filter(|s| *s >= from).collect();
+        self.runtime.block_on(
+            futures_util::stream::iter(seqs.into_iter().map(|seq| async move {
+                let path = self.entry_path(order, seq);
+                let got = self
+                    .store
+                    .get(&path)
+                    .await
+                    .map_err(|e| store_error("reading", &path, &e))?
+                    .bytes()
+                    .await
+                    .map_err(|e| store_error("reading", &path, &e))?;
+                Ok((seq, got.to_vec()))
+            }))
+            .buffered(8)
+            .try_collect(),
+        )
+    }
+
+    /// Stores the blob `id` from the file `from` (checked to hold its bytes
+    /// first: a create-only object can never be replaced), whole or, over
+    /// 64 MiB, in parts; `(false, size)` when it was stored already.
+    pub(crate) async fn put_blob_file(
+        &self,
+        id: &BlobId,
+        from: &std::path::Path,
+    ) -> Result<(bool, u64)> {
+        let altered = || Error::ObjectStore {
+            what: format!("storing blob {}", id.to_hex()),
+            why: format!(
+                "{} no longer holds the bytes of its name (altered); run `evault verify` and restore it",
+                from.display()
+            ),
+        };
+        let io = |e| Error::Io {
+            action: "reading",
+            path: from.to_owned(),
+            source: e,
+        };
+        let size = std::fs::metadata(from).map_err(io)?.len();
+        let hex = id.to_hex();
+        let rest = format!("blobs/sha256/{}/{hex}", &hex[..2]);
+        if size > WHOLE_BYTES {
+            // Checked as it is hashed, then sent in parts: never whole in memory.
+            let mut file = std::fs::File::open(from).map_err(io)?;
+            let (sha, _, _) = crate::store::hash_reader(&mut file, false, from)?;
+            if sha.is_none_or(|sha| sha != *id) {
+                return Err(altered());
+            }
+            return Ok((self.put_file_in_parts(&rest, from).await?, size));
+        }
+        let bytes = std::fs::read(from).map_err(io)?;
+        {
+            use sha2::{Digest, Sha256};
+            if BlobId::from_bytes(Sha256::digest(&bytes).into()) != *id {
+                return Err(altered());
+            }
+        }
+        let path = self.path(&rest);
+        let put = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self
+            .store
+            .put_opts(&path, PutPayload::from(bytes), put)
+            .await
+        {
+            Ok(_) => Ok((true, size)),
+            // S3 also answers 409 while another write of it is in flight:
+            // stored only if it is there (its name is its bytes' SHA-256).
+            Err(object_store::Error::AlreadyExists { .. }) => match self.store.head(&path).await {
+                Ok(_) => Ok((false, size)),
+                Err(e) => Err(store_error(
+                    "storing (another write was in flight)",
+                    &path,
+                    &e,
+                )),
+            },
+            Err(e) => Err(store_error("storing", &path, &e)),
+        }
     }
 
     /// Every entry object of the order, in `seq` order: `(seq, line)`.
@@ -634,15 +753,6 @@ impl std::io::Read for ObjectReader<'_> {
         self.at += n;
         Ok(n)
     }
-}
-
-/// A random wait that grows with each lost race: up to 5 ms × 2^k, at most
-/// one second.
-fn backoff(lost: u32) -> Duration {
-    let cap = 5u64.saturating_mul(1 << lost.min(8)).min(1000);
-    let mut random = [0u8; 8];
-    let r = getrandom::fill(&mut random).map_or(cap / 2, |()| u64::from_le_bytes(random) % cap);
-    Duration::from_millis(r.max(1))
 }
 
 /// Refuses a line that is not the entry `seq` following `tail` in `order`.

@@ -75,6 +75,7 @@ impl OrderLog {
 impl Vault {
     /// Reads an order's entries.
     pub fn log(&self, order: &OrderId) -> Result<OrderLog> {
+        self.pull_one(order)?;
         let dir = self.order_dir(order);
         if !dir.manifest().is_file() {
             return Err(Error::UnknownOrder(order.to_string()));
@@ -85,6 +86,7 @@ impl Vault {
     /// The order's log exactly as stored: its complete lines (a torn last
     /// line is left out), read under the order's shared lock.
     pub fn log_bytes(&self, order: &OrderId) -> Result<Vec<u8>> {
+        self.pull_one(order)?;
         let dir = self.order_dir(order);
         if !dir.manifest().is_file() {
             return Err(Error::UnknownOrder(order.to_string()));
@@ -96,6 +98,7 @@ impl Vault {
 
     /// Lists every order with its counts.
     pub fn orders(&self) -> Result<Vec<OrderSummary>> {
+        self.pull()?;
         let mut out = Vec::new();
         for (key, dir) in self.order_dirs()? {
             let log = read_log(&dir, &key)?;
@@ -142,8 +145,12 @@ impl Vault {
 
     /// Opens a blob for reading; the reader fails at the end if the bytes do not match `id`.
     pub fn open_blob(&self, id: &BlobId) -> Result<VerifiedReader> {
+        let file = match self.store.open(id) {
+            Err(Error::BlobMissing(_)) if self.fetch_blob(id)? => self.store.open(id)?,
+            other => other?,
+        };
         Ok(VerifiedReader {
-            file: self.store.open(id)?,
+            file,
             expected: *id,
             hasher: Sha256::new(),
             checked: false,

@@ -38,6 +38,9 @@ pub struct Vault {
     pub(crate) id: String,
     pub(crate) store: Store,
     pub(crate) clock: Clock,
+    /// The object store this vault lives in, when `root` is its working copy.
+    #[cfg(feature = "object-store")]
+    pub(crate) remote: Option<Arc<crate::remote::Remote>>,
 }
 
 impl fmt::Debug for Vault {
@@ -80,20 +83,7 @@ impl Vault {
         for dir in ["blobs/sha256", "orders", "tmp"] {
             fs::create_dir_all(root.join(dir)).ctx("creating", root.join(dir))?;
         }
-        let created = Timestamp::from_datetime(now());
-        let seed = format!(
-            "{created}{:?}{}{}",
-            std::time::Instant::now(),
-            std::process::id(),
-            root.display()
-        );
-        let config = Config {
-            format: FORMAT.into(),
-            vault_id: hex(&Sha256::digest(seed.as_bytes())[..16]),
-            created_at: created,
-        };
-        let mut bytes = serde_json::to_vec_pretty(&config)?;
-        bytes.push(b'\n');
+        let bytes = new_config(&root.display().to_string())?;
         let cfg_path = root.join("evault.json");
         let tmp = root.join("evault.json.tmp");
         let mut f = File::create(&tmp).ctx("creating", &tmp)?;
@@ -116,22 +106,14 @@ impl Vault {
             }
             Err(e) => return Err(e).ctx("reading", cfg_path),
         };
-        let config: Config =
-            serde_json::from_slice(&bytes).map_err(|e| Error::UnsupportedFormat {
-                path: cfg_path.clone(),
-                found: format!("unreadable ({e})"),
-            })?;
-        if config.format != FORMAT {
-            return Err(Error::UnsupportedFormat {
-                path: cfg_path,
-                found: config.format,
-            });
-        }
+        let id = vault_id_of(&bytes, &cfg_path)?;
         Ok(Self {
             store: Store::new(&root),
             root,
-            id: config.vault_id,
+            id,
             clock: Arc::new(now),
+            #[cfg(feature = "object-store")]
+            remote: None,
         })
     }
 
@@ -161,5 +143,73 @@ impl Vault {
 
     pub(crate) fn order_dir(&self, order: &OrderId) -> OrderDir {
         OrderDir::new(&self.orders_dir(), order)
+    }
+}
+
+/// A new `evault.json`: the format, a fresh vault id (a hash of the time,
+/// the process and `place`), the creation time.
+pub(crate) fn new_config(place: &str) -> Result<Vec<u8>> {
+    let created = Timestamp::from_datetime(now());
+    let seed = format!(
+        "{created}{:?}{}{place}",
+        std::time::Instant::now(),
+        std::process::id(),
+    );
+    let config = Config {
+        format: FORMAT.into(),
+        vault_id: hex(&Sha256::digest(seed.as_bytes())[..16]),
+        created_at: created,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&config)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// The vault id of `evault.json`'s bytes (read from `path`), its format checked.
+pub(crate) fn vault_id_of(bytes: &[u8], path: &Path) -> Result<String> {
+    let config: Config = serde_json::from_slice(bytes).map_err(|e| Error::UnsupportedFormat {
+        path: path.to_owned(),
+        found: format!("unreadable ({e})"),
+    })?;
+    if config.format != FORMAT {
+        return Err(Error::UnsupportedFormat {
+            path: path.to_owned(),
+            found: config.format,
+        });
+    }
+    Ok(config.vault_id)
+}
+
+/// Without object storage, a vault is only ever a directory.
+#[cfg(not(feature = "object-store"))]
+impl Vault {
+    /// The object store's URL, when the vault lives in one: never.
+    pub fn object_store_url(&self) -> Option<&str> {
+        None
+    }
+
+    /// Brings the working copy up to the object store's: nothing to do.
+    pub fn pull(&self) -> Result<u64> {
+        Ok(0)
+    }
+
+    pub(crate) fn pull_one(&self, _: &OrderId) -> Result<()> {
+        Ok(())
+    }
+
+    pub(crate) fn fetch_blob(&self, _: &crate::id::BlobId) -> Result<bool> {
+        Ok(false)
+    }
+
+    pub(crate) fn pull_accounts(&self) -> Result<()> {
+        Ok(())
+    }
+
+    pub(crate) fn push_account(&self, _: u64, _: &[u8]) -> Result<bool> {
+        Ok(true)
+    }
+
+    pub(crate) fn push_key(&self, _: &str, _: &[u8]) -> Result<()> {
+        Ok(())
     }
 }

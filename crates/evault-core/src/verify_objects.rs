@@ -58,22 +58,6 @@ fn kind_of(name: &str) -> Kind {
     Kind::Stray
 }
 
-/// The vault id in an `evault.json`, refusing a format this build does not read.
-pub(crate) fn vault_id_of(config: &[u8]) -> Result<String> {
-    let v: serde_json::Value = serde_json::from_slice(config).map_err(|e| Error::ObjectStore {
-        what: "reading evault.json".into(),
-        why: e.to_string(),
-    })?;
-    let format = v["format"].as_str().unwrap_or_default();
-    if format != crate::FORMAT {
-        return Err(Error::UnsupportedFormat {
-            path: "evault.json".into(),
-            found: format.to_owned(),
-        });
-    }
-    Ok(v["vault_id"].as_str().unwrap_or_default().to_owned())
-}
-
 /// Verifies the vault in `log`'s store.
 pub fn verify_objects(log: &ObjectLog, options: &VerifyOptions) -> Result<Report> {
     let config = log
@@ -82,7 +66,7 @@ pub fn verify_objects(log: &ObjectLog, options: &VerifyOptions) -> Result<Report
             what: format!("verifying {log:?}"),
             why: "there is no evault.json: no vault under this prefix".into(),
         })?;
-    let vault_id = vault_id_of(&config)?;
+    let vault_id = crate::vault::vault_id_of(&config, std::path::Path::new("evault.json"))?;
     let names = log.block_on(log.list_rest(""))?;
     let mut keys = Vec::new();
     for name in names.iter().filter(|n| n.starts_with("keys/")) {

@@ -10,6 +10,17 @@ use crate::output::{size, warn};
 use crate::{Status, out, settings};
 
 pub fn init(g: &Global) -> Result<Status> {
+    if let Some(url) = settings::object_store_url(g) {
+        let dir = settings::workdir(g, url)?;
+        let vault = Vault::init_remote(url, &dir)?;
+        out!(
+            "created vault {url} ({}, id {}); working copy {}",
+            evault_core::FORMAT,
+            vault.id(),
+            dir.display()
+        );
+        return Ok(Status::Ok);
+    }
     let dir = settings::vault_dir(g)?;
     let vault = Vault::init(&dir)?;
     out!(
