@@ -16,6 +16,7 @@ mod fuzz_inputs;
 mod golden;
 mod ids;
 mod keys;
+mod object_faults;
 mod object_vault;
 mod objects;
 mod order_index;

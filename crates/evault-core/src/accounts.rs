@@ -540,7 +540,9 @@ impl Vault {
             let mut line = serde_json::to_vec(&entry)?;
             if self.object_store_url().is_some() {
                 if self.push_account(entry.seq, &line)? {
-                    self.pull_accounts()?;
+                    // Recorded in the store; the working copy takes it now or
+                    // at the next read.
+                    let _ = self.pull_accounts();
                     return Ok(accounts);
                 }
                 std::thread::sleep(crate::manifest::backoff(lost_races));

@@ -291,6 +291,7 @@ impl Vault {
         actor: &Actor,
     ) -> Result<Recorded> {
         check_text("reason", reason, 10_000)?;
+        self.pull_one(order)?;
         if !self.order_dir(order).manifest().is_file() {
             return Err(Error::UnknownOrder(order.to_string()));
         }
@@ -416,7 +417,7 @@ impl Vault {
                         // may have stored it and not yet made its name durable.
                         let id = s.sha256;
                         let (dir, existed) = self.store.persist(s)?;
-                        placed_blobs.push(id);
+                        placed_blobs.push((id, existed));
                         if !new_dirs.contains(&dir) {
                             new_dirs.push(dir);
                         }
@@ -540,8 +541,12 @@ impl Vault {
         // The log is read only when needed: a blob already in the store may
         // already be in this order; a retraction must name a live entry; a
         // time-stamp reply may be recorded already.
+        // On object storage a blob new to this working copy may be in the
+        // order already (recorded at another station): read the log then too.
+        let remote = self.object_store_url().is_some();
         let needs_log = items.iter().any(|(existed, item)| {
             *existed == Some(true)
+                || (remote && existed.is_some())
                 || matches!(item, Item::Body(Body::Retract { .. } | Body::Stamp(_)))
         });
         let log = if needs_log {

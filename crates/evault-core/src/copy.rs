@@ -126,7 +126,7 @@ pub fn copy_to_objects(
         .collect();
     let done: Vec<(bool, u64)> = dst.block_on(
         futures_util::stream::iter(blobs.iter().map(|(id, path)| async move {
-            let (new, size) = dst.put_blob_file(id, path).await?;
+            let (new, size) = dst.put_blob_file(id, path, true).await?;
             progress.blob(size);
             Ok::<_, Error>((new, size))
         }))

@@ -251,6 +251,7 @@ struct Header {
 impl OrderIndex {
     /// Builds the index from every order's log.
     pub fn rebuild(vault: &Vault) -> Result<Self> {
+        take_store_entries(vault);
         let mut index = Self {
             vault: vault.id().to_owned(),
             ..Self::default()
@@ -352,6 +353,7 @@ impl OrderIndex {
     /// Reads again every order whose log length differs from the one its
     /// summary was read from, adds new orders and drops vanished ones.
     pub fn refresh(&mut self, vault: &Vault) -> Result<Refreshed> {
+        take_store_entries(vault);
         let stale = self.stale(vault)?;
         Ok(self.apply(Self::read(vault, stale)))
     }
@@ -572,9 +574,14 @@ fn index_path(vault: &Vault) -> PathBuf {
 }
 
 /// Every order folder with the length of its `manifest.jsonl` (one stat each).
+/// On object storage, the working copy first takes the store's new
+/// entries ([`Vault::pull`]). An order that cannot be taken is indexed as
+/// the working copy holds it; reading the order names what is wrong.
+pub fn take_store_entries(vault: &Vault) {
+    let _ = vault.pull();
+}
+
 fn order_lengths(vault: &Vault) -> Result<HashMap<String, u64>> {
-    // On object storage, the working copy first takes the store's new entries.
-    vault.pull()?;
     let orders = vault.orders_dir();
     let mut out = HashMap::new();
     for item in fs::read_dir(&orders).ctx("reading", &orders)? {

@@ -85,7 +85,8 @@ pub use error::{Error, Result};
 pub use evault_timestamp as timestamp;
 pub use id::{Blake3Hash, BlobId, EntryHash, MAX_ORDER_ID_BYTES, OrderId};
 pub use index::{
-    Fresh, IndexedDispute, IndexedOrder, Match, OrderHits, OrderIndex, OrderQuery, Refreshed, Stale,
+    Fresh, IndexedDispute, IndexedOrder, Match, OrderHits, OrderIndex, OrderQuery, Refreshed,
+    Stale, take_store_entries,
 };
 pub use ingest::{ImportOptions, ImportProgress, ImportReport, Skipped, order_from_folder};
 pub use keys::{PublicKey, StationKey};

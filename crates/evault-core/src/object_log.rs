@@ -36,6 +36,30 @@ const PART_BYTES: usize = 16 << 20;
 /// Blobs larger than this are uploaded in parts.
 pub(crate) const WHOLE_BYTES: u64 = 64 << 20;
 
+/// The log's own runtime, shut down without waiting when dropped (so that
+/// dropping a vault inside an async task, as a server's shutdown does,
+/// cannot panic).
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl std::ops::Deref for Runtime {
+    type Target = tokio::runtime::Runtime;
+
+    fn deref(&self) -> &tokio::runtime::Runtime {
+        // Some until drop.
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the runtime is taken only on drop"))
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// What a create-only write of an entry object found.
 pub(crate) enum Put {
     /// The object holds the bytes written.
@@ -75,7 +99,7 @@ pub struct Appended {
 pub struct ObjectLog {
     store: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
-    runtime: tokio::runtime::Runtime,
+    runtime: Runtime,
     /// The highest `seq` seen per order, so that a listing starts after it.
     known: Mutex<HashMap<String, LogTail>>,
 }
@@ -112,7 +136,7 @@ impl ObjectLog {
         Ok(Self {
             store,
             prefix: ObjectPath::from(prefix.trim_matches('/')),
-            runtime,
+            runtime: Runtime(Some(runtime)),
             known: Mutex::default(),
         })
     }
@@ -638,13 +662,15 @@ impl ObjectLog {
         )
     }
 
-    /// Stores the blob `id` from the file `from` (checked to hold its bytes
-    /// first: a create-only object can never be replaced), whole or, over
-    /// 64 MiB, in parts; `(false, size)` when it was stored already.
+    /// Stores the blob `id` from the file `from` (when `check`, checked to
+    /// hold its bytes first: a create-only object can never be replaced;
+    /// a caller that has just hashed the file passes `false`), whole or,
+    /// over 64 MiB, in parts; `(false, size)` when it was stored already.
     pub(crate) async fn put_blob_file(
         &self,
         id: &BlobId,
         from: &std::path::Path,
+        check: bool,
     ) -> Result<(bool, u64)> {
         let altered = || Error::ObjectStore {
             what: format!("storing blob {}", id.to_hex()),
@@ -663,15 +689,17 @@ impl ObjectLog {
         let rest = format!("blobs/sha256/{}/{hex}", &hex[..2]);
         if size > WHOLE_BYTES {
             // Checked as it is hashed, then sent in parts: never whole in memory.
-            let mut file = std::fs::File::open(from).map_err(io)?;
-            let (sha, _, _) = crate::store::hash_reader(&mut file, false, from)?;
-            if sha.is_none_or(|sha| sha != *id) {
-                return Err(altered());
+            if check {
+                let mut file = std::fs::File::open(from).map_err(io)?;
+                let (sha, _, _) = crate::store::hash_reader(&mut file, false, from)?;
+                if sha.is_none_or(|sha| sha != *id) {
+                    return Err(altered());
+                }
             }
             return Ok((self.put_file_in_parts(&rest, from).await?, size));
         }
         let bytes = std::fs::read(from).map_err(io)?;
-        {
+        if check {
             use sha2::{Digest, Sha256};
             if BlobId::from_bytes(Sha256::digest(&bytes).into()) != *id {
                 return Err(altered());

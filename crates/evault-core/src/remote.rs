@@ -63,15 +63,21 @@ fn diverged(order: &str, root: &Path, seq: u64) -> Error {
 }
 
 impl Remote {
-    /// Stores the blobs `ids` (from the working copy's store), 8 at a time.
-    pub(crate) fn upload_blobs(&self, store: &Store, ids: &[BlobId]) -> Result<()> {
+    /// Stores the blobs `placed` (from the working copy's store), 8 at a
+    /// time: `(id, existed)`, where a blob this commit just staged (and
+    /// hashed) is not hashed again, and one that was there already is.
+    pub(crate) fn upload_blobs(&self, store: &Store, placed: &[(BlobId, bool)]) -> Result<()> {
+        let mut placed = placed.to_vec();
+        // Once each, checked if any of its copies existed already.
+        placed.sort_by_key(|(id, existed)| (*id, !*existed));
+        placed.dedup_by_key(|(id, _)| *id);
         let log = &self.log;
         log.block_on(
-            futures_util::stream::iter(
-                ids.iter().map(|id| async move {
-                    log.put_blob_file(id, &store.path(id)).await.map(drop)
-                }),
-            )
+            futures_util::stream::iter(placed.iter().map(|(id, existed)| async move {
+                log.put_blob_file(id, &store.path(id), *existed)
+                    .await
+                    .map(drop)
+            }))
             .buffer_unordered(PARALLEL)
             .try_collect::<Vec<()>>(),
         )?;
@@ -84,7 +90,11 @@ impl Vault {
     /// or `gs://bucket/prefix`, configured as [`ObjectLog::from_url`]), and
     /// opens it with `workdir` as its working copy.
     pub fn init_remote(url: &str, workdir: &Path) -> Result<Self> {
-        let log = ObjectLog::from_url(url)?;
+        Self::init_remote_with(ObjectLog::from_url(url)?, url, workdir)
+    }
+
+    /// [`init_remote`](Self::init_remote) with an opened store (`url` names it in messages).
+    pub fn init_remote_with(log: ObjectLog, url: &str, workdir: &Path) -> Result<Self> {
         if log.block_on(log.get_rest("evault.json"))?.is_some() {
             return Err(Error::ObjectStore {
                 what: format!("creating a vault at {url}"),
@@ -108,7 +118,7 @@ impl Vault {
         Self::open_remote_with(ObjectLog::from_url(url)?, url, workdir)
     }
 
-    /// [`open_remote`](Self::open_remote) with an opened store.
+    /// [`open_remote`](Self::open_remote) with an opened store (`url` names it in messages).
     pub fn open_remote_with(log: ObjectLog, url: &str, workdir: &Path) -> Result<Self> {
         let config = log
             .block_on(log.get_rest("evault.json"))?
@@ -151,7 +161,7 @@ impl Vault {
             confirmed: Mutex::default(),
         }));
         vault.pull_keys()?;
-        vault.pull_accounts()?;
+        vault.pull_accounts_locked()?;
         Ok(vault)
     }
 
@@ -173,20 +183,7 @@ impl Vault {
         let Some(remote) = self.remote.as_deref() else {
             return Ok(0);
         };
-        {
-            let lock_path = self.root.join(crate::accounts::ACCOUNTS_LOCK);
-            let Some(_lock) = crate::manifest::lock_file(&lock_path)? else {
-                return Err(Error::ObjectStore {
-                    what: "taking the store's accounts".into(),
-                    why: format!(
-                        "another evault holds {} for more than {} s; try again",
-                        lock_path.display(),
-                        crate::manifest::LOCK_WAIT.as_secs()
-                    ),
-                });
-            };
-            self.pull_accounts()?;
-        }
+        self.pull_accounts_locked()?;
         self.pull_keys()?;
         let names = remote.log.block_on(remote.log.list_rest("orders"))?;
         let mut newest: HashMap<&str, u64> = HashMap::new();
@@ -207,6 +204,7 @@ impl Vault {
             *n = (*n).max(seq);
         }
         let mut read = 0;
+        let mut failed = None;
         for (key, seq) in newest {
             let dir = OrderDir::from_dir(self.orders_dir().join(key));
             let held = match dir.read_head() {
@@ -235,11 +233,23 @@ impl Vault {
                     entry.order
                 }
             };
-            fs::create_dir_all(&dir.dir).ctx("creating", &dir.dir)?;
-            let _lock = dir.lock(&order)?;
-            read += self.pull_order(remote, &dir, &order)?;
+            // One order that cannot be taken does not hold up the others;
+            // the first failure is returned once all were tried.
+            let pulled = fs::create_dir_all(&dir.dir)
+                .ctx("creating", &dir.dir)
+                .and_then(|()| dir.lock(&order))
+                .and_then(|_lock| self.pull_order(remote, &dir, &order));
+            match pulled {
+                Ok(n) => read += n,
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
         }
-        Ok(read)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(read),
+        }
     }
 
     /// Brings one order of the working copy up to the object store's,
@@ -343,11 +353,14 @@ impl Vault {
         let mut pending: Vec<(usize, Option<bool>, Body)> = items
             .into_iter()
             .enumerate()
-            .filter_map(|(i, (existed, item))| match item {
-                Item::Body(body) => Some((i, existed, body)),
-                Item::Evidence(_) => None,
+            .map(|(i, (existed, item))| match item {
+                Item::Body(body) => Ok((i, existed, body)),
+                Item::Evidence(p) => Err(Error::ObjectStore {
+                    what: format!("appending {:?} to order {order:?}", p.name),
+                    why: "its blob was not placed before the append (a bug in evault)".into(),
+                }),
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let mut done: Vec<Option<AddOutcome>> = (0..pending.len()).map(|_| None).collect();
         for lost_races in 0..MAX_TRIES {
             self.pull_order(remote, dir, order)?;
@@ -381,7 +394,10 @@ impl Vault {
             }
             pending = again;
             if pending.is_empty() {
-                self.pull_order(remote, dir, order)?;
+                // Every entry is in the store (acknowledged): a failure to
+                // take them back only leaves the working copy behind, and
+                // the next read takes them.
+                let _ = self.pull_order(remote, dir, order);
                 let path = dir.manifest();
                 let file = OpenOptions::new()
                     .append(true)
@@ -456,20 +472,62 @@ impl Vault {
         Ok(())
     }
 
+    /// [`pull_accounts`](Self::pull_accounts) under `accounts.lock`.
+    fn pull_accounts_locked(&self) -> Result<()> {
+        let lock_path = self.root.join(crate::accounts::ACCOUNTS_LOCK);
+        let Some(_lock) = crate::manifest::lock_file(&lock_path)? else {
+            return Err(Error::ObjectStore {
+                what: "taking the store's accounts".into(),
+                why: format!(
+                    "another evault holds {} for more than {} s; try again",
+                    lock_path.display(),
+                    crate::manifest::LOCK_WAIT.as_secs()
+                ),
+            });
+        };
+        self.pull_accounts()
+    }
+
     /// Brings the working copy's `accounts.jsonl` up to the store's
-    /// `accounts/` objects (the caller holds the accounts lock, or is
-    /// opening the vault).
+    /// `accounts/` objects; the caller holds `accounts.lock`. A torn last
+    /// line (a pull killed while writing) is cut; the working copy's last
+    /// line must be the store's, else it is refused as not a copy of it.
     pub(crate) fn pull_accounts(&self) -> Result<()> {
         let Some(remote) = self.remote.as_deref() else {
             return Ok(());
         };
         let path = self.accounts_path();
-        let held = fs::read(&path).unwrap_or_default();
-        let have = lines(&held).count() as u64;
+        let mut held = fs::read(&path).unwrap_or_default();
+        let complete = held.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if complete < held.len() {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .ctx("opening", &path)?;
+            file.set_len(complete as u64).ctx("truncating", &path)?;
+            file.sync_data().ctx("syncing", &path)?;
+            held.truncate(complete);
+        }
+        let have = lines(&held).count();
         let names = remote.log.block_on(remote.log.list_rest("accounts"))?;
+        let not_a_copy = || Error::AccountsDamaged {
+            path: path.clone(),
+            why: format!(
+                "line {have} of the working copy's accounts log is not the object store's: it is not a copy of this vault; move the working copy aside (a new one is filled from the store)"
+            ),
+        };
+        if have > 0 {
+            let name = format!("accounts/{have:020}.json");
+            let last = lines(&held).last().unwrap_or_default();
+            if names.get(have - 1) != Some(&name)
+                || remote.log.block_on(remote.log.get_rest(&name))?.as_deref() != Some(last)
+            {
+                return Err(not_a_copy());
+            }
+        }
         let mut bytes = Vec::new();
-        for name in names.iter().skip(have as usize) {
-            let n = have + 1 + (bytes.iter().filter(|&&b| b == b'\n').count() as u64);
+        for (i, name) in names.iter().enumerate().skip(have) {
+            let n = i + 1;
             if *name != format!("accounts/{n:020}.json") {
                 return Err(Error::AccountsDamaged {
                     path: path.clone(),
@@ -507,10 +565,11 @@ impl Vault {
         let log = &remote.log;
         match log.block_on(log.put_exact(&name, line.to_vec())) {
             Ok(_) => Ok(true),
-            Err(Error::ObjectStore { .. }) if log.block_on(log.get_rest(&name))?.is_some() => {
-                Ok(false)
-            }
-            Err(e) => Err(e),
+            // Another writer's line, or ours after a failure that hid it.
+            Err(e) => match log.block_on(log.get_rest(&name))? {
+                Some(held) => Ok(held == line),
+                None => Err(e),
+            },
         }
     }
 }
@@ -530,4 +589,71 @@ fn first_order(dir: &OrderDir) -> Result<Option<OrderId>> {
     Ok(serde_json::from_slice::<Entry>(line.trim_ascii_end())
         .ok()
         .map(|e| e.order))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use object_store::memory::InMemory;
+
+    use crate::{Actor, NewEvidence, ObjectLog, OrderId, Vault, VerifyOptions};
+
+    /// 16 threads, each its own working copy, on one in-memory store (whose
+    /// create is atomic under a lock): every note and file once, in a chain.
+    #[test]
+    fn sixteen_working_copies_appending_to_one_order_lose_and_duplicate_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn object_store::ObjectStore> = Arc::new(InMemory::new());
+        let open = |i: usize| {
+            let log = ObjectLog::new(store.clone(), "v").unwrap();
+            let work = dir.path().join(format!("work-{i}"));
+            if i == 0 {
+                Vault::init_remote_with(log, "memory://v", &work).unwrap()
+            } else {
+                Vault::open_remote_with(log, "memory://v", &work).unwrap()
+            }
+        };
+        let first = open(0);
+        let order: OrderId = "RACE-16".parse().unwrap();
+        std::thread::scope(|s| {
+            for i in 1..=16 {
+                let (vault, order) = (open(i), &order);
+                s.spawn(move || {
+                    let actor = Actor::new(format!("t{i}"), "mem").unwrap();
+                    for j in 0..3 {
+                        vault.note(order, &format!("{i}/{j}"), &actor).unwrap();
+                    }
+                    let file = NewEvidence::from_reader(
+                        format!("f{i}.bin"),
+                        std::io::Cursor::new(format!("file {i}").into_bytes()),
+                    );
+                    vault.add(order, vec![file], &actor).unwrap();
+                });
+            }
+        });
+        let log = first.log(&order).unwrap();
+        assert_eq!(log.entries.len(), 16 * 4);
+        for (i, r) in log.entries.iter().enumerate() {
+            assert_eq!(r.entry.seq, i as u64 + 1);
+        }
+        for i in 1..=16 {
+            for j in 0..3 {
+                let text = format!("{i}/{j}");
+                let n = log
+                    .entries
+                    .iter()
+                    .filter(
+                        |r| matches!(&r.entry.body, crate::Body::Note { text: t } if *t == text),
+                    )
+                    .count();
+                assert_eq!(n, 1, "{text}");
+            }
+        }
+        assert!(first.verify(&VerifyOptions::default()).unwrap().ok());
+        let report =
+            crate::verify_objects(first.object_log().unwrap(), &VerifyOptions::default()).unwrap();
+        assert!(report.ok(), "{:?}", report.findings);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+    }
 }

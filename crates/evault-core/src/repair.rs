@@ -37,6 +37,14 @@ pub enum RepairOutcome {
 impl Vault {
     /// Cuts a torn last line (and only that), keeping the cut bytes as a blob and recording the cut.
     pub fn repair(&self, order: &OrderId, actor: &Actor) -> Result<RepairOutcome> {
+        if let Some(url) = self.object_store_url() {
+            // The store holds whole entry objects only; a working copy's
+            // torn line is cut whenever the order is read.
+            return Err(Error::ObjectStore {
+                what: format!("repairing order {order:?} in {url}"),
+                why: "a vault on object storage has no torn lines to repair (its working copy cuts its own when it reads the store); run `evault --vault URL verify` to check it".into(),
+            });
+        }
         let dir = self.order_dir(order);
         if !dir.manifest().is_file() {
             return Err(Error::UnknownOrder(order.to_string()));

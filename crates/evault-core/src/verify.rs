@@ -269,12 +269,18 @@ impl Vault {
         self.verify_with_progress(options, &())
     }
 
-    /// [`Vault::verify`], telling `progress` as blobs are re-hashed.
+    /// [`Vault::verify`], telling `progress` as blobs are re-hashed. A
+    /// vault on object storage is verified in the store, not in its
+    /// working copy (which may lack blobs).
     pub fn verify_with_progress(
         &self,
         options: &VerifyOptions,
         progress: &dyn VerifyProgress,
     ) -> Result<Report> {
+        #[cfg(feature = "object-store")]
+        if let Some(log) = self.object_log() {
+            return crate::verify_objects(log, options);
+        }
         let mut ctx = Ctx::new(
             self.id().to_owned(),
             self.keys()?,

@@ -58,6 +58,9 @@ impl SharedIndex {
     /// Looks for changes made outside this server: a stat per order under
     /// the read lock, the changed logs read with no lock held.
     fn refresh(&self, vault: &Vault) {
+        // On object storage: the store's new entries and accounts, taken
+        // before the index is locked (searches never wait for the network).
+        evault_core::take_store_entries(vault);
         let stale = match self.index.read() {
             Ok(index) => index.stale(vault),
             Err(_) => return,
