@@ -511,7 +511,7 @@ fn a_packing_video_larger_than_one_put_goes_up_in_parts_and_comes_back_whole() {
     let dir = tempfile::tempdir().unwrap();
     let v = dir.path().join("v");
     crate::util::ok(crate::util::evault(&v).arg("init"));
-    // 70 MiB: over the 64 MiB a blob is sent whole, in 16 MiB parts.
+    // 70 MiB: over the 16 MiB a blob is sent whole, in 16 MiB parts.
     let video = dir.path().join("packing.webm");
     std::fs::write(&video, crate::util::noise(9, 70 << 20)).unwrap();
     crate::util::ok(

@@ -34,7 +34,7 @@ const MAX_TRIES: u32 = 64;
 const PART_BYTES: usize = 16 << 20;
 
 /// Blobs larger than this are uploaded in parts.
-pub(crate) const WHOLE_BYTES: u64 = 64 << 20;
+pub(crate) const WHOLE_BYTES: u64 = 16 << 20;
 
 /// The log's own runtime, shut down without waiting when dropped (so that
 /// dropping a vault inside an async task, as a server's shutdown does,
@@ -665,7 +665,7 @@ impl ObjectLog {
     /// Stores the blob `id` from the file `from` (when `check`, checked to
     /// hold its bytes first: a create-only object can never be replaced;
     /// a caller that has just hashed the file passes `false`), whole or,
-    /// over 64 MiB, in parts; `(false, size)` when it was stored already.
+    /// over 16 MiB, in 16 MiB parts; `(false, size)` when it was stored already.
     pub(crate) async fn put_blob_file(
         &self,
         id: &BlobId,

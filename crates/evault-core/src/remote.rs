@@ -39,7 +39,7 @@ use crate::vault::{Vault, new_config, vault_id_of};
 const MAX_TRIES: u32 = 64;
 
 /// Blob uploads at once.
-const PARALLEL: usize = 8;
+const PARALLEL: usize = 16;
 
 /// The object store a vault lives in.
 pub(crate) struct Remote {
