@@ -441,3 +441,66 @@ fn a_working_copy_that_is_not_the_stores_is_refused_and_the_store_is_untouched()
     );
     assert_eq!(moto.count("vault", "a/orders/"), before);
 }
+
+#[test]
+fn init_with_object_lock_days_keeps_every_entry_and_blob_in_compliance_mode() {
+    let moto = Moto::start();
+    moto.bucket("plain");
+    let dir = tempfile::tempdir().unwrap();
+    let on = |url: &str| {
+        let mut c = evault_on(&moto);
+        c.args(["--vault", url, "--by", "mei"])
+            .env("EVAULT_WORKDIR", dir.path().join(url.replace('/', "_")));
+        c
+    };
+    // A bucket without Object Lock is refused, and nothing is created.
+    let err = crate::util::refused(on("s3://plain/v").args(["init", "--object-lock-days", "2"]));
+    assert!(err.contains("has no Object Lock"), "{err}");
+    assert_eq!(moto.count("plain", "v/"), 0);
+    let (_, out, _) = run(on("s3://plain/w").arg("init"));
+    assert!(out.contains("retention: none"), "{out}");
+
+    let script = r#"
+import boto3, sys
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
+"#;
+    ok(Command::new("python3").args(["-c", script, &moto.endpoint]));
+    let out = ok(on("s3://locked/v").args(["init", "--object-lock-days", "2"]));
+    assert!(
+        out.contains("retention: every new object is kept COMPLIANCE for 2 days"),
+        "{out}"
+    );
+    ok(on("s3://locked/v")
+        .args(["add", "LOCK-1"])
+        .arg(examples().join("SO-2026-10481/DSC00017.jpg")));
+    ok(on("s3://locked/v").args(["note", "LOCK-1", "sealed"]));
+    let verified = ok(on("s3://locked/v").arg("verify"));
+    assert!(
+        verified.contains("retention: every new object is kept COMPLIANCE for 2 days"),
+        "{verified}"
+    );
+
+    // Every object carries the retention; deleting one is refused by the store.
+    let script = r#"
+import boto3, botocore, datetime, sys
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+versions = s3.list_object_versions(Bucket="locked", Prefix="v/")["Versions"]
+now = datetime.datetime.now(datetime.timezone.utc)
+for v in versions:
+    h = s3.head_object(Bucket="locked", Key=v["Key"], VersionId=v["VersionId"])
+    days = (h["ObjectLockRetainUntilDate"] - now).total_seconds() / 86400
+    assert h["ObjectLockMode"] == "COMPLIANCE" and 1.9 < days <= 2.0, (v["Key"], h)
+entry = [v for v in versions if "/log/" in v["Key"]][0]
+try:
+    s3.delete_object(Bucket="locked", Key=entry["Key"], VersionId=entry["VersionId"])
+    print("deleted")
+except botocore.exceptions.ClientError as e:
+    print("refused", len(versions))
+"#;
+    let out = ok(Command::new("python3").args(["-c", script, &moto.endpoint]));
+    // evault.json, one blob, two entries.
+    assert_eq!(out.trim(), "refused 4", "{out}");
+}

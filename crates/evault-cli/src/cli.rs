@@ -55,8 +55,16 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create a new vault in --vault DIR.
-    Init,
+    /// Create a new vault in --vault DIR (or s3://…, gs://…).
+    Init {
+        /// On S3: make the bucket keep every new object in COMPLIANCE mode for
+        /// DAYS (Object Lock's default retention; the bucket must have Object
+        /// Lock enabled, and it applies to the whole bucket). Nobody, the
+        /// account's owner included, can then delete or overwrite evidence for
+        /// DAYS days.
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
+        object_lock_days: Option<u32>,
+    },
     /// Record evidence files in an order.
     Add {
         /// The order id exactly as the platform shows it.

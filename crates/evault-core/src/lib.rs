@@ -53,6 +53,8 @@ mod kind;
 mod manifest;
 pub mod merkle;
 #[cfg(feature = "object-store")]
+mod object_lock;
+#[cfg(feature = "object-store")]
 mod object_log;
 mod read;
 #[cfg(feature = "object-store")]
@@ -91,6 +93,8 @@ pub use index::{
 pub use ingest::{ImportOptions, ImportProgress, ImportReport, Skipped, order_from_folder};
 pub use keys::{PublicKey, StationKey};
 pub use kind::EvidenceKind;
+#[cfg(feature = "object-store")]
+pub use object_lock::Retention;
 #[cfg(feature = "object-store")]
 pub use object_log::{Appended, LogTail, ObjectLog};
 pub use read::{OrderLog, OrderSummary, VerifiedReader};

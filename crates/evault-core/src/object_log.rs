@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::id::{BlobId, EntryHash, OrderId};
 use crate::manifest::backoff;
 use crate::merkle::leaf_hash;
+use crate::object_lock::{Retention, S3Bucket};
 
 /// How many times an append starts again after losing a race.
 const MAX_TRIES: u32 = 64;
@@ -102,6 +103,8 @@ pub struct ObjectLog {
     runtime: Runtime,
     /// The highest `seq` seen per order, so that a listing starts after it.
     known: Mutex<HashMap<String, LogTail>>,
+    /// The S3 bucket, for Object Lock (None on other stores).
+    bucket: Option<S3Bucket>,
 }
 
 impl std::fmt::Debug for ObjectLog {
@@ -138,6 +141,7 @@ impl ObjectLog {
             prefix: ObjectPath::from(prefix.trim_matches('/')),
             runtime: Runtime(Some(runtime)),
             known: Mutex::default(),
+            bucket: None,
         })
     }
 
@@ -196,13 +200,14 @@ impl ObjectLog {
                         .map_err(|e: object_store::Error| bad(e.to_string()))?;
                     builder = builder.with_config(key, *value);
                 }
-                let s3 = builder
+                let builder = builder
                     .with_bucket_name(bucket)
                     .with_checksum_algorithm(object_store::aws::Checksum::SHA256)
-                    .with_client_options(client)
-                    .build()
-                    .map_err(|e| bad(e.to_string()))?;
-                Arc::new(s3)
+                    .with_client_options(client);
+                let s3 = builder.clone().build().map_err(|e| bad(e.to_string()))?;
+                let mut log = Self::new(Arc::new(s3.clone()), prefix)?;
+                log.bucket = Some(S3Bucket::new(&builder, s3, bucket, allow_http));
+                return Ok(log);
             }
             "gs" => {
                 let mut builder = object_store::gcp::GoogleCloudStorageBuilder::from_env();
@@ -222,6 +227,26 @@ impl ObjectLog {
             other => return Err(bad(format!("{other}:// is not s3:// or gs://"))),
         };
         Self::new(store, prefix)
+    }
+
+    /// The retention of the S3 bucket (its Object Lock default rule);
+    /// `None` for a store that is not S3.
+    pub fn retention(&self) -> Result<Option<Retention>> {
+        self.bucket
+            .as_ref()
+            .map(|b| self.block_on(b.retention()))
+            .transpose()
+    }
+
+    /// Makes S3 keep every new object of the bucket in COMPLIANCE mode for
+    /// `days` (its default retention rule); the bucket's Object Lock must be
+    /// enabled.
+    pub fn set_compliance_days(&self, days: u32) -> Result<()> {
+        let bucket = self.bucket.as_ref().ok_or_else(|| Error::ObjectStore {
+            what: "setting a retention".into(),
+            why: "Object Lock is an S3 feature; on Google Cloud Storage set a bucket retention policy".into(),
+        })?;
+        self.block_on(bucket.set_compliance_days(days))
     }
 
     /// Runs a future of the store on this log's runtime.

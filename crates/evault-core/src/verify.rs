@@ -214,6 +214,7 @@ impl Ctx {
     }
 
     /// The blobs the checked entries reference.
+    #[cfg_attr(not(feature = "object-store"), allow(dead_code))]
     pub(crate) fn refs(&self) -> &BTreeMap<BlobId, Vec<Ref>> {
         &self.refs
     }
@@ -625,6 +626,7 @@ pub(crate) enum Head {
     /// The local layout's `HEAD` file, as read (`None`: missing).
     File(Option<crate::manifest::HeadRead>),
     /// The object layout keeps none (every entry is its own create-only object).
+    #[cfg_attr(not(feature = "object-store"), allow(dead_code))]
     NotKept,
 }
 

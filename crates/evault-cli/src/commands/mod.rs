@@ -20,7 +20,7 @@ use crate::cli::{Cli, Command, KeyCommand, StampCommand, TokenCommand, UserComma
 pub fn run(cli: Cli) -> Result<Status> {
     let g = &cli.global;
     match cli.command {
-        Command::Init => record::init(g),
+        Command::Init { object_lock_days } => record::init(g, object_lock_days),
         Command::Add {
             order,
             files,

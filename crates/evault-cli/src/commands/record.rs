@@ -3,23 +3,47 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use evault_core::{AddOutcome, NewEvidence, Recorded, RepairOutcome, Vault};
+use evault_core::{AddOutcome, NewEvidence, Recorded, RepairOutcome, Retention, Vault};
 
 use crate::cli::Global;
 use crate::output::{size, warn};
 use crate::{Status, out, settings};
 
-pub fn init(g: &Global) -> Result<Status> {
+pub fn init(g: &Global, object_lock_days: Option<u32>) -> Result<Status> {
     if let Some(url) = settings::object_store_url(g) {
         let dir = settings::workdir(g, url)?;
-        let vault = Vault::init_remote(url, &dir)?;
+        let log = evault_core::ObjectLog::from_url(url)?;
+        if let Some(days) = object_lock_days {
+            match log.retention()? {
+                None => bail!(
+                    "--object-lock-days is for S3 (Object Lock); on Google Cloud Storage set a retention policy on the bucket"
+                ),
+                Some(Retention::None) => bail!(
+                    "the bucket of {url} has no Object Lock, so it cannot keep evidence from deletion: \
+                     create a bucket with Object Lock enabled (`aws s3api create-bucket --object-lock-enabled-for-bucket …`) \
+                     or enable it on this versioned bucket, then run init again"
+                ),
+                Some(_) => {}
+            }
+            log.set_compliance_days(days)?;
+        }
+        let retention = log.retention()?;
+        let vault = Vault::init_remote_with(log, url, &dir)?;
         out!(
             "created vault {url} ({}, id {}); working copy {}",
             evault_core::FORMAT,
             vault.id(),
             dir.display()
         );
+        if let Some(retention) = retention {
+            out!("retention: {retention}");
+        }
         return Ok(Status::Ok);
+    }
+    if object_lock_days.is_some() {
+        bail!(
+            "--object-lock-days is for a vault on S3 (--vault s3://BUCKET/PREFIX); a directory's files are kept by its file system"
+        );
     }
     let dir = settings::vault_dir(g)?;
     let vault = Vault::init(&dir)?;

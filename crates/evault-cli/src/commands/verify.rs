@@ -52,10 +52,18 @@ pub fn verify(g: &Global, order: Option<&str>, fast: bool, json: bool) -> Result
         blobs: AtomicU64::new(0),
         done: AtomicU64::new(0),
     };
+    let mut retention = None;
     let report = match url {
         // A vault on object storage (docs/format.md section 2.2).
-        Some(url) => evault_core::ObjectLog::from_url(url)
-            .and_then(|log| evault_core::verify_objects(&log, &options)),
+        Some(url) => evault_core::ObjectLog::from_url(url).and_then(|log| {
+            // Told, not judged: a key without the right to read the
+            // bucket's configuration still verifies the vault.
+            retention = match log.retention() {
+                Ok(r) => r.map(|r| r.to_string()),
+                Err(e) => Some(format!("not known ({e})")),
+            };
+            evault_core::verify_objects(&log, &options)
+        }),
         None => settings::open(g)?.verify_with_progress(&options, &progress),
     };
     progress.bar.finish_and_clear();
@@ -79,7 +87,10 @@ pub fn verify(g: &Global, order: Option<&str>, fast: bool, json: bool) -> Result
         },
         report.findings.len() - problems
     ) + &signed(&report.signatures)
-        + &stamped(&report.stamps);
+        + &stamped(&report.stamps)
+        + &retention
+            .map(|r| format!("\nretention: {r}"))
+            .unwrap_or_default();
     print_report(report.ok(), json, &report, &report.findings, &summary)
 }
 
