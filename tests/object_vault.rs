@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 
 use crate::objects::{Moto, evault_on, tamper};
 use crate::serve_util::Client;
+use crate::tsa::{Alg, Tsa};
 use crate::util::{noise, ok, run};
 
 /// Where a scenario's vault lives.
@@ -60,8 +61,9 @@ fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/evidence")
 }
 
-/// Record, import, note, dispute, export, verify, then a tamper: the same
-/// steps and the same results on either backend.
+/// Record, import, note, dispute, export, a signed checkpoint, a time-stamp,
+/// verify, then a tamper: the same steps and the same results on either
+/// backend.
 fn scenario(b: &Backend, scratch: &Path) {
     ok(b.evault().arg("init"));
     let out = ok(b
@@ -124,9 +126,36 @@ fn scenario(b: &Backend, scratch: &Path) {
         log.contains("note: Buyer called") && log.contains("exported a stripe bundle"),
         "{log}"
     );
-    let verified = ok(b.evault().arg("verify"));
+    // A signed checkpoint (the public key registered in the vault) and an
+    // RFC 3161 stamp over it, from a local OpenSSL TSA.
+    let key = scratch.join("desk-1.pem");
+    ok(b.evault().args(["key", "new", "desk-1", "--out"]).arg(&key));
+    let out = ok(b
+        .evault()
+        .arg("--key")
+        .arg(&key)
+        .args(["--by", "lin", "checkpoint", ORDER]));
+    assert!(out.contains("signed by desk-1"), "{out}");
+    let tsa = Tsa::new(Alg::P256, "P-256");
+    let query = scratch.join("checkpoint.tsq");
+    ok(b.evault()
+        .args(["--by", "lin", "stamp", "request", ORDER, "-o"])
+        .arg(&query));
+    let out = ok(b
+        .evault()
+        .arg("--tsa-ca")
+        .arg(tsa.ca())
+        .args(["--by", "lin", "stamp", "attach", ORDER])
+        .arg(tsa.reply(&query)));
+    assert!(out.contains("valid and trusted"), "{out}");
+    let verified = ok(b.evault().arg("--tsa-ca").arg(tsa.ca()).arg("verify"));
     assert!(
-        verified.contains("verify: OK: 2 orders, 12 entries, 8 blobs"),
+        verified.contains("verify: OK: 2 orders, 14 entries, 8 blobs"),
+        "{verified}"
+    );
+    assert!(
+        verified.contains("1 checkpoint signature verified (desk-1")
+            && verified.contains("1 time-stamp valid and trusted"),
         "{verified}"
     );
 
