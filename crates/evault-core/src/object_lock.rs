@@ -95,8 +95,25 @@ impl S3Bucket {
         }
     }
 
-    /// Sends a signed request to `?object-lock`: (status, body).
+    /// Sends a signed request to `?object-lock`: (status, body), trying
+    /// again after a 5xx or a failed connection, as `object_store` does for
+    /// its own requests (5 times, waiting 0.1 s, 0.2 s, … between).
     async fn send(&self, method: &str, body: Vec<u8>) -> Result<(u16, String)> {
+        let mut wait = std::time::Duration::from_millis(100);
+        let mut tries = 0;
+        loop {
+            let answer = self.send_signed(method, body.clone()).await;
+            tries += 1;
+            let again = answer.as_ref().map_or(true, |(status, _)| *status >= 500);
+            if !again || tries == 6 {
+                return answer;
+            }
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+    }
+
+    async fn send_signed(&self, method: &str, body: Vec<u8>) -> Result<(u16, String)> {
         let credential = self
             .s3
             .credentials()

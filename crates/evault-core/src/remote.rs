@@ -102,12 +102,9 @@ impl Vault {
             });
         }
         let config = new_config(url)?;
-        if !log.block_on(log.put_exact("evault.json", config))? {
-            return Err(Error::ObjectStore {
-                what: format!("creating a vault at {url}"),
-                why: "another evault created one there at the same moment".into(),
-            });
-        }
+        // Already there with the same bytes (a fresh id) is our own write,
+        // landed before a failure was reported; other bytes are refused.
+        log.block_on(log.put_exact("evault.json", config))?;
         Self::open_remote_with(log, url, workdir)
     }
 

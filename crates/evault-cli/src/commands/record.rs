@@ -27,7 +27,11 @@ pub fn init(g: &Global, object_lock_days: Option<u32>) -> Result<Status> {
             }
             log.set_compliance_days(days)?;
         }
-        let retention = log.retention()?;
+        // Told, not judged (a key may lack the right to read it).
+        let retention = match log.retention() {
+            Ok(r) => r.map(|r| r.to_string()),
+            Err(e) => Some(format!("not known ({e})")),
+        };
         let vault = Vault::init_remote_with(log, url, &dir)?;
         out!(
             "created vault {url} ({}, id {}); working copy {}",
