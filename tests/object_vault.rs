@@ -486,7 +486,7 @@ fn init_with_object_lock_days_keeps_every_entry_and_blob_in_compliance_mode() {
     let err = crate::util::refused(on("s3://plain/v").args(["init", "--object-lock-days", "2"]));
     assert!(err.contains("has no Object Lock"), "{err}");
     assert_eq!(moto.count("plain", "v/"), 0);
-    let (_, out, _) = run(on("s3://plain/w").arg("init"));
+    let out = ok(on("s3://plain/w").arg("init"));
     assert!(out.contains("retention: none"), "{out}");
 
     let script = r#"
@@ -501,6 +501,28 @@ s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
         out.contains("retention: every new object is kept COMPLIANCE for 2 days"),
         "{out}"
     );
+    // Nothing is written when init is refused: a shorter retention, a
+    // prefix that is a vault already, a working copy that is not empty.
+    let err = crate::util::refused(on("s3://locked/w").args(["init", "--object-lock-days", "1"]));
+    assert!(err.contains("does not shorten"), "{err}");
+    let workdir = dir.path().join("s3:__locked_x");
+    std::fs::create_dir_all(&workdir).unwrap();
+    std::fs::write(workdir.join("notes.txt"), "mine").unwrap();
+    let err = crate::util::refused(on("s3://locked/x").arg("init"));
+    assert!(err.contains("new or empty directory"), "{err}");
+    assert_eq!(moto.count("locked", "w/") + moto.count("locked", "x/"), 0);
+    let err = crate::util::refused(
+        evault_on(&moto)
+            .args([
+                "--vault",
+                "s3://locked/v",
+                "init",
+                "--object-lock-days",
+                "3",
+            ])
+            .env("EVAULT_WORKDIR", dir.path().join("again")),
+    );
+    assert!(err.contains("already a vault"), "{err}");
     ok(on("s3://locked/v")
         .args(["add", "LOCK-1"])
         .arg(examples().join("SO-2026-10481/DSC00017.jpg")));

@@ -538,13 +538,10 @@ impl Vault {
                 ),
             })?;
             let mut line = serde_json::to_vec(&entry)?;
-            if self.object_store_url().is_some() {
-                if self.push_account(entry.seq, &line)? {
-                    // Recorded in the store; the working copy takes it now or
-                    // at the next read.
-                    let _ = self.pull_accounts();
-                    return Ok(accounts);
-                }
+            // On object storage the line is created there first (the record);
+            // the working copy, which holds exactly the lines before it
+            // (taken above, under the lock), then appends it as below.
+            if self.object_store_url().is_some() && !self.push_account(entry.seq, &line)? {
                 std::thread::sleep(crate::manifest::backoff(lost_races));
                 continue;
             }

@@ -59,33 +59,54 @@ pub(crate) struct S3Bucket {
     s3: AmazonS3,
     url: String,
     region: String,
-    allow_http: bool,
+    client: reqwest::Client,
+}
+
+/// Why a request failed, and whether trying again may help.
+enum Failed {
+    /// A connection or timeout error.
+    Again(Error),
+    /// Anything else (credentials, a request that cannot be built).
+    Stop(Error),
 }
 
 impl S3Bucket {
-    /// From the builder that made `s3` (its endpoint, region and style).
+    /// From the builder that made `s3` (its endpoint, region and style),
+    /// with object_store's default timeouts (5 s to connect, 30 s in all).
     pub(crate) fn new(
         builder: &AmazonS3Builder,
         s3: AmazonS3,
         bucket: &str,
         allow_http: bool,
-    ) -> Self {
+    ) -> Result<Self> {
         let get = |k| builder.get_config_value(&k);
         let region = get(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".into());
         let virtual_hosted =
             get(AmazonS3ConfigKey::VirtualHostedStyleRequest).is_some_and(|v| v == "true");
-        let url = match (get(AmazonS3ConfigKey::Endpoint), virtual_hosted) {
+        // As object_store: the S3-specific endpoint first.
+        let endpoint =
+            get(AmazonS3ConfigKey::S3Endpoint).or_else(|| get(AmazonS3ConfigKey::Endpoint));
+        let url = match (endpoint, virtual_hosted) {
             (Some(endpoint), true) => endpoint,
             (Some(endpoint), false) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
             (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
             (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
         };
-        Self {
+        let client = reqwest::Client::builder()
+            .https_only(!allow_http)
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| Error::ObjectStore {
+                what: format!("opening {url}"),
+                why: e.to_string(),
+            })?;
+        Ok(Self {
             s3,
             url,
             region,
-            allow_http,
-        }
+            client,
+        })
     }
 
     fn error(&self, why: impl Into<String>) -> Error {
@@ -102,24 +123,32 @@ impl S3Bucket {
         let mut wait = std::time::Duration::from_millis(100);
         let mut tries = 0;
         loop {
-            let answer = self.send_signed(method, body.clone()).await;
             tries += 1;
-            let again = answer.as_ref().map_or(true, |(status, _)| *status >= 500);
-            if !again || tries == 6 {
-                return answer;
+            let last = tries == 6;
+            match self.send_signed(method, body.clone()).await {
+                Ok((status, _)) if matches!(status, 500 | 502 | 503 | 504) && !last => {}
+                Ok(answer) => return Ok(answer),
+                Err(Failed::Again(e)) if last => return Err(e),
+                Err(Failed::Again(_)) => {}
+                Err(Failed::Stop(e)) => return Err(e),
             }
             tokio::time::sleep(wait).await;
             wait *= 2;
         }
     }
 
-    async fn send_signed(&self, method: &str, body: Vec<u8>) -> Result<(u16, String)> {
+    async fn send_signed(
+        &self,
+        method: &str,
+        body: Vec<u8>,
+    ) -> std::result::Result<(u16, String), Failed> {
+        let stop = |e: String| Failed::Stop(self.error(e));
         let credential = self
             .s3
             .credentials()
             .get_credential()
             .await
-            .map_err(|e| self.error(e.to_string()))?;
+            .map_err(|e| stop(e.to_string()))?;
         let uri = format!("{}?object-lock", self.url);
         let mut builder = http::Request::builder().method(method).uri(&uri);
         if !body.is_empty() {
@@ -133,28 +162,25 @@ impl S3Bucket {
         }
         let mut request: HttpRequest = builder
             .body(HttpRequestBody::from(body.clone()))
-            .map_err(|e| self.error(e.to_string()))?;
+            .map_err(|e| stop(e.to_string()))?;
         AwsAuthorizer::new(&credential, "s3", &self.region)
             .try_authorize(&mut request, None)
-            .map_err(|e| self.error(e.to_string()))?;
-        let client = reqwest::Client::builder()
-            .https_only(!self.allow_http)
-            .build()
-            .map_err(|e| self.error(e.to_string()))?;
-        let mut out = client.request(method.parse().map_err(|_| self.error("bad method"))?, &uri);
+            .map_err(|e| stop(e.to_string()))?;
+        let method = method.parse().map_err(|_| stop("bad method".into()))?;
+        let mut out = self.client.request(method, &uri);
         for (name, value) in request.headers() {
             out = out.header(name, value);
         }
-        let answer = out
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.error(e.to_string()))?;
+        let again = |e: reqwest::Error| {
+            if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
+                Failed::Again(self.error(e.to_string()))
+            } else {
+                Failed::Stop(self.error(e.to_string()))
+            }
+        };
+        let answer = out.body(body).send().await.map_err(again)?;
         let status = answer.status().as_u16();
-        let bytes = answer
-            .bytes()
-            .await
-            .map_err(|e| self.error(e.to_string()))?;
+        let bytes = answer.bytes().await.map_err(again)?;
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_ANSWER)]).into_owned();
         Ok((status, text))
     }

@@ -206,7 +206,7 @@ impl ObjectLog {
                     .with_client_options(client);
                 let s3 = builder.clone().build().map_err(|e| bad(e.to_string()))?;
                 let mut log = Self::new(Arc::new(s3.clone()), prefix)?;
-                log.bucket = Some(S3Bucket::new(&builder, s3, bucket, allow_http));
+                log.bucket = Some(S3Bucket::new(&builder, s3, bucket, allow_http)?);
                 return Ok(log);
             }
             "gs" => {
@@ -291,49 +291,67 @@ impl ObjectLog {
         }
     }
 
-    /// Uploads the file `from` to `rest` in parts (for blobs too large for
-    /// one PUT, or for memory), unless an object is there already:
-    /// `Ok(false)`. Parts are not create-only (object_store offers no
-    /// conditional multipart upload), which is safe only for content-
-    /// addressed objects: a racing writer writes the same bytes.
+    /// Uploads the file `from` to the blob `id` in 16 MiB parts (for blobs
+    /// too large for one PUT, or for memory), unless an object is there
+    /// already: `Ok(false)`. The bytes are hashed as they are sent, and
+    /// the upload is abandoned, named, when they are not `id`'s (the file
+    /// changed). Parts are not create-only (object_store offers no
+    /// conditional multipart upload), which is safe only because the name
+    /// is the bytes' SHA-256: a racing writer writes the same bytes.
     pub(crate) async fn put_file_in_parts(
         &self,
-        rest: &str,
+        id: &BlobId,
         from: &std::path::Path,
     ) -> Result<bool> {
+        use sha2::{Digest, Sha256};
         use std::io::Read;
-        let path = self.path(rest);
+        let path = self.blob_path(id);
         match self.store.head(&path).await {
             Ok(_) => return Ok(false),
             Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(store_error("reading", &path, &e)),
         }
+        let io = |e| Error::Io {
+            action: "reading",
+            path: from.to_owned(),
+            source: e,
+        };
+        let mut file = std::fs::File::open(from).map_err(io)?;
         let upload = self
             .store
             .put_multipart(&path)
             .await
             .map_err(|e| store_error("uploading", &path, &e))?;
         let mut parts = object_store::WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
-        let mut file = std::fs::File::open(from).map_err(|e| Error::Io {
-            action: "reading",
-            path: from.to_owned(),
-            source: e,
-        })?;
+        let mut sha = Sha256::new();
         let mut buf = vec![0u8; PART_BYTES];
         loop {
-            let n = file.read(&mut buf).map_err(|e| Error::Io {
-                action: "reading",
-                path: from.to_owned(),
-                source: e,
-            })?;
+            let n = match file.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = parts.abort().await;
+                    return Err(io(e));
+                }
+            };
             if n == 0 {
                 break;
             }
-            parts
-                .wait_for_capacity(2)
-                .await
-                .map_err(|e| store_error("uploading", &path, &e))?;
+            // One part in flight, one filling: at most 32 MiB held.
+            if let Err(e) = parts.wait_for_capacity(1).await {
+                return Err(store_error("uploading", &path, &e));
+            }
+            sha.update(&buf[..n]);
             parts.write(&buf[..n]);
+        }
+        if BlobId::from_bytes(sha.finalize().into()) != *id {
+            let _ = parts.abort().await;
+            return Err(Error::ObjectStore {
+                what: format!("storing blob {}", id.to_hex()),
+                why: format!(
+                    "{} no longer holds the bytes of its name (altered); nothing was stored; run `evault verify` and restore it",
+                    from.display()
+                ),
+            });
         }
         parts
             .finish()
@@ -687,10 +705,11 @@ impl ObjectLog {
         )
     }
 
-    /// Stores the blob `id` from the file `from` (when `check`, checked to
-    /// hold its bytes first: a create-only object can never be replaced;
-    /// a caller that has just hashed the file passes `false`), whole or,
-    /// over 16 MiB, in 16 MiB parts; `(false, size)` when it was stored already.
+    /// Stores the blob `id` from the file `from`, checked to hold its bytes
+    /// (a create-only object can never be replaced): up to 16 MiB whole,
+    /// first checked when `check` (a caller that has just hashed the file
+    /// passes `false`); above, in 16 MiB parts, always hashed as they are
+    /// sent. `(false, size)` when it was stored already.
     pub(crate) async fn put_blob_file(
         &self,
         id: &BlobId,
@@ -710,27 +729,25 @@ impl ObjectLog {
             source: e,
         };
         let size = std::fs::metadata(from).map_err(io)?.len();
-        let hex = id.to_hex();
-        let rest = format!("blobs/sha256/{}/{hex}", &hex[..2]);
         if size > WHOLE_BYTES {
-            // Checked as it is hashed, then sent in parts: never whole in memory.
-            if check {
-                let mut file = std::fs::File::open(from).map_err(io)?;
-                let (sha, _, _) = crate::store::hash_reader(&mut file, false, from)?;
-                if sha.is_none_or(|sha| sha != *id) {
-                    return Err(altered());
-                }
-            }
-            return Ok((self.put_file_in_parts(&rest, from).await?, size));
+            // Hashed as it is sent in parts: never whole in memory.
+            return Ok((self.put_file_in_parts(id, from).await?, size));
         }
-        let bytes = std::fs::read(from).map_err(io)?;
+        let owned = from.to_owned();
+        let bytes = tokio::task::spawn_blocking(move || std::fs::read(owned))
+            .await
+            .map_err(|e| Error::ObjectStore {
+                what: format!("reading {}", from.display()),
+                why: e.to_string(),
+            })?
+            .map_err(io)?;
         if check {
             use sha2::{Digest, Sha256};
             if BlobId::from_bytes(Sha256::digest(&bytes).into()) != *id {
                 return Err(altered());
             }
         }
-        let path = self.path(&rest);
+        let path = self.blob_path(id);
         let put = PutOptions {
             mode: PutMode::Create,
             ..PutOptions::default()

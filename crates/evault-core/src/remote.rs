@@ -31,6 +31,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::id::{BlobId, OrderId};
 use crate::manifest::{Head, OrderDir, backoff, lines};
 use crate::merkle::leaf_hash;
+use crate::object_lock::Retention;
 use crate::object_log::{ObjectLog, Put};
 use crate::store::Store;
 use crate::vault::{Vault, new_config, vault_id_of};
@@ -63,24 +64,31 @@ fn diverged(order: &str, root: &Path, seq: u64) -> Error {
 }
 
 impl Remote {
-    /// Stores the blobs `placed` (from the working copy's store), 8 at a
-    /// time: `(id, existed)`, where a blob this commit just staged (and
-    /// hashed) is not hashed again, and one that was there already is.
+    /// Stores the blobs `placed` (from the working copy's store):
+    /// `(id, existed)`, where a blob this commit just staged (and hashed) is
+    /// not hashed again, and one that was there already is. Blobs up to
+    /// 16 MiB go 16 at a time (at most 256 MiB held), larger ones in parts,
+    /// 2 at a time (at most 64 MiB held).
     pub(crate) fn upload_blobs(&self, store: &Store, placed: &[(BlobId, bool)]) -> Result<()> {
         let mut placed = placed.to_vec();
         // Once each, checked if any of its copies existed already.
         placed.sort_by_key(|(id, existed)| (*id, !*existed));
         placed.dedup_by_key(|(id, _)| *id);
+        let (large, small): (Vec<_>, Vec<_>) = placed.into_iter().partition(|(id, _)| {
+            fs::metadata(store.path(id)).is_ok_and(|m| m.len() > crate::object_log::WHOLE_BYTES)
+        });
         let log = &self.log;
-        log.block_on(
-            futures_util::stream::iter(placed.iter().map(|(id, existed)| async move {
-                log.put_blob_file(id, &store.path(id), *existed)
-                    .await
-                    .map(drop)
-            }))
-            .buffer_unordered(PARALLEL)
-            .try_collect::<Vec<()>>(),
-        )?;
+        for (blobs, at_once) in [(small, PARALLEL), (large, 2)] {
+            log.block_on(
+                futures_util::stream::iter(blobs.iter().map(|(id, existed)| async move {
+                    log.put_blob_file(id, &store.path(id), *existed)
+                        .await
+                        .map(drop)
+                }))
+                .buffer_unordered(at_once)
+                .try_collect::<Vec<()>>(),
+            )?;
+        }
         Ok(())
     }
 }
@@ -88,18 +96,58 @@ impl Remote {
 impl Vault {
     /// Creates a vault in the object store at `url` (`s3://bucket/prefix`
     /// or `gs://bucket/prefix`, configured as [`ObjectLog::from_url`]), and
-    /// opens it with `workdir` as its working copy.
-    pub fn init_remote(url: &str, workdir: &Path) -> Result<Self> {
-        Self::init_remote_with(ObjectLog::from_url(url)?, url, workdir)
+    /// opens it with `workdir` (new or empty) as its working copy. With
+    /// `object_lock_days` (S3 only), the bucket must have Object Lock, and
+    /// its default retention becomes COMPLIANCE for that many days (never
+    /// shortened) before anything is written.
+    pub fn init_remote(url: &str, workdir: &Path, object_lock_days: Option<u32>) -> Result<Self> {
+        Self::init_remote_with(ObjectLog::from_url(url)?, url, workdir, object_lock_days)
     }
 
     /// [`init_remote`](Self::init_remote) with an opened store (`url` names it in messages).
-    pub fn init_remote_with(log: ObjectLog, url: &str, workdir: &Path) -> Result<Self> {
+    pub fn init_remote_with(
+        log: ObjectLog,
+        url: &str,
+        workdir: &Path,
+        object_lock_days: Option<u32>,
+    ) -> Result<Self> {
+        let refused = |why: String| Error::ObjectStore {
+            what: format!("creating a vault at {url}"),
+            why,
+        };
+        // Everything is checked before the first write.
         if log.block_on(log.get_rest("evault.json"))?.is_some() {
-            return Err(Error::ObjectStore {
-                what: format!("creating a vault at {url}"),
-                why: "it is already a vault".into(),
+            return Err(refused("it is already a vault".into()));
+        }
+        if workdir.exists()
+            && fs::read_dir(workdir)
+                .ctx("reading", workdir)?
+                .next()
+                .is_some()
+        {
+            return Err(Error::InitRefused {
+                path: workdir.to_owned(),
+                why: "the working copy of a new vault must be a new or empty directory (pass --workdir)".into(),
             });
+        }
+        if let Some(days) = object_lock_days {
+            match log.retention()? {
+                None => return Err(refused(
+                    "Object Lock is an S3 feature; on Google Cloud Storage set a retention policy on the bucket".into(),
+                )),
+                Some(Retention::None) => return Err(refused(
+                    "the bucket has no Object Lock, so it cannot keep evidence from deletion: create a bucket with \
+                     Object Lock enabled (`aws s3api create-bucket --object-lock-enabled-for-bucket …`) or enable it \
+                     on this versioned bucket, then run init again".into(),
+                )),
+                Some(Retention::Default { mode, days: held }) if mode == "COMPLIANCE" && held > days => {
+                    return Err(refused(format!(
+                        "the bucket already keeps every new object COMPLIANCE for {held} days; evault does not shorten it (give --object-lock-days {held} or more)"
+                    )));
+                }
+                Some(Retention::Default { mode, days: held }) if mode == "COMPLIANCE" && held == days => {}
+                Some(_) => log.set_compliance_days(days)?,
+            }
         }
         let config = new_config(url)?;
         // Already there with the same bytes (a fresh id) is our own write,
@@ -494,7 +542,11 @@ impl Vault {
             return Ok(());
         };
         let path = self.accounts_path();
-        let mut held = fs::read(&path).unwrap_or_default();
+        let mut held = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e).ctx("reading", path),
+        };
         let complete = held.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         if complete < held.len() {
             let file = OpenOptions::new()
@@ -536,7 +588,10 @@ impl Vault {
             let line = remote
                 .log
                 .block_on(remote.log.get_rest(name))?
-                .unwrap_or_default();
+                .ok_or_else(|| Error::ObjectStore {
+                    what: format!("reading {name}"),
+                    why: "listed, then not found (deleted behind the vault's back?); run `evault --vault URL verify`".into(),
+                })?;
             bytes.extend_from_slice(&line);
             bytes.push(b'\n');
         }
@@ -606,7 +661,7 @@ mod tests {
             let log = ObjectLog::new(store.clone(), "v").unwrap();
             let work = dir.path().join(format!("work-{i}"));
             if i == 0 {
-                Vault::init_remote_with(log, "memory://v", &work).unwrap()
+                Vault::init_remote_with(log, "memory://v", &work, None).unwrap()
             } else {
                 Vault::open_remote_with(log, "memory://v", &work).unwrap()
             }

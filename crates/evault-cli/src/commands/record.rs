@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use evault_core::{AddOutcome, NewEvidence, Recorded, RepairOutcome, Retention, Vault};
+use evault_core::{AddOutcome, NewEvidence, Recorded, RepairOutcome, Vault};
 
 use crate::cli::Global;
 use crate::output::{size, warn};
@@ -12,27 +12,12 @@ use crate::{Status, out, settings};
 pub fn init(g: &Global, object_lock_days: Option<u32>) -> Result<Status> {
     if let Some(url) = settings::object_store_url(g) {
         let dir = settings::workdir(g, url)?;
-        let log = evault_core::ObjectLog::from_url(url)?;
-        if let Some(days) = object_lock_days {
-            match log.retention()? {
-                None => bail!(
-                    "--object-lock-days is for S3 (Object Lock); on Google Cloud Storage set a retention policy on the bucket"
-                ),
-                Some(Retention::None) => bail!(
-                    "the bucket of {url} has no Object Lock, so it cannot keep evidence from deletion: \
-                     create a bucket with Object Lock enabled (`aws s3api create-bucket --object-lock-enabled-for-bucket …`) \
-                     or enable it on this versioned bucket, then run init again"
-                ),
-                Some(_) => {}
-            }
-            log.set_compliance_days(days)?;
-        }
+        let vault = Vault::init_remote(url, &dir, object_lock_days)?;
         // Told, not judged (a key may lack the right to read it).
-        let retention = match log.retention() {
-            Ok(r) => r.map(|r| r.to_string()),
+        let retention = match vault.object_log().map(|l| l.retention()).transpose() {
+            Ok(r) => r.flatten().map(|r| r.to_string()),
             Err(e) => Some(format!("not known ({e})")),
         };
-        let vault = Vault::init_remote_with(log, url, &dir)?;
         out!(
             "created vault {url} ({}, id {}); working copy {}",
             evault_core::FORMAT,
