@@ -681,7 +681,7 @@ impl ObjectLog {
 
     /// The entries of `order` from `seq` `from` on, in `seq` order, listed
     /// after entry `from - 1` (a listing that starts there, not at the
-    /// beginning) and read 8 at a time.
+    /// beginning) and read 32 at a time.
     pub(crate) fn entries_from(&self, order: &OrderId, from: u64) -> Result<Vec<(u64, Vec<u8>)>> {
         let after = from.checked_sub(1).filter(|s| *s > 0);
         let after = after.map(|s| self.entry_path(order, s));
@@ -700,7 +700,7 @@ impl ObjectLog {
                     .map_err(|e| store_error("reading", &path, &e))?;
                 Ok((seq, got.to_vec()))
             }))
-            .buffered(8)
+            .buffered(32)
             .try_collect(),
         )
     }
