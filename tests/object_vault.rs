@@ -435,6 +435,36 @@ fn a_server_on_a_working_copy_serves_and_records_into_the_store() {
     // The warehouse's working copy sees the desk's note: it is in the store.
     let log = ok(on("warehouse").args(["log", ORDER]));
     assert!(log.contains("answered from the desk"), "{log}");
+    // The accounts log in the store is verified too: a token's role raised
+    // behind the vault's back is named (by the next line's chain link).
+    ok(on("warehouse").args([
+        "--by",
+        "admin",
+        "token",
+        "new",
+        "label-printer",
+        "--role",
+        "station",
+    ]));
+    let verified = ok(on("desk").arg("verify"));
+    assert!(verified.contains("0 problems"), "{verified}");
+    let key = "desk/accounts/00000000000000000001.json";
+    let script = r#"
+import boto3, sys
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+sys.stdout.write(s3.get_object(Bucket="vault", Key=sys.argv[2])["Body"].read().decode())
+"#;
+    let line = ok(Command::new("python3").args(["-c", script, &moto.endpoint, key]));
+    assert!(line.contains("\"service\""), "{line}");
+    tamper(
+        &moto,
+        key,
+        Some(line.replace("\"service\"", "\"admin\"").as_bytes()),
+    );
+    let (code, out, _) = run(on("desk").arg("verify"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("accounts/"), "{out}");
 }
 
 #[test]

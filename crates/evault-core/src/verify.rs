@@ -504,21 +504,27 @@ impl Vault {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e).ctx("reading", path),
         };
-        let (entries, found) = crate::accounts::check_log(&bytes);
-        ctx.entries += entries;
-        for (code, seq, message) in found {
-            ctx.push(
-                Severity::Problem,
-                code,
-                None,
-                Some(seq),
-                Some(crate::accounts::ACCOUNTS_LOG),
-                None,
-                None,
-                message,
-            );
-        }
+        check_accounts(&bytes, crate::accounts::ACCOUNTS_LOG, ctx);
         Ok(())
+    }
+}
+
+/// Checks the accounts log's `bytes` (named `label` in findings) like an
+/// order's log.
+pub(crate) fn check_accounts(bytes: &[u8], label: &str, ctx: &mut Ctx) {
+    let (entries, found) = crate::accounts::check_log(bytes);
+    ctx.entries += entries;
+    for (code, seq, message) in found {
+        ctx.push(
+            Severity::Problem,
+            code,
+            None,
+            Some(seq),
+            Some(label),
+            None,
+            None,
+            message,
+        );
     }
 }
 

@@ -58,6 +58,37 @@ fn kind_of(name: &str) -> Kind {
     Kind::Stray
 }
 
+/// Checks the `accounts/<seq>.json` objects, joined in name order, as the
+/// local `accounts.jsonl` is checked; each name must give its position.
+fn verify_accounts(log: &ObjectLog, names: &[String], ctx: &mut Ctx) -> Result<()> {
+    let names: Vec<&String> = names
+        .iter()
+        .filter(|n| n.starts_with("accounts/"))
+        .collect();
+    let mut bytes = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        if **name != format!("accounts/{:020}.json", i + 1) {
+            ctx.push(
+                Severity::Problem,
+                "entry-misnamed",
+                None,
+                Some(i as u64 + 1),
+                Some(name),
+                None,
+                None,
+                format!(
+                    "the accounts log's line {} is stored as {name}: a line is missing before it, or it was stored under another name",
+                    i + 1
+                ),
+            );
+        }
+        bytes.extend(log.block_on(log.get_rest(name))?.unwrap_or_default());
+        bytes.push(b'\n');
+    }
+    crate::verify::check_accounts(&bytes, "accounts/", ctx);
+    Ok(())
+}
+
 /// Verifies the vault in `log`'s store.
 pub fn verify_objects(log: &ObjectLog, options: &VerifyOptions) -> Result<Report> {
     let config = log
@@ -101,6 +132,8 @@ pub fn verify_objects(log: &ObjectLog, options: &VerifyOptions) -> Result<Report
         if orders.is_empty() {
             return Err(Error::UnknownOrder(order.to_string()));
         }
+    } else {
+        verify_accounts(log, &names, &mut ctx)?;
     }
     for (key, entries) in &orders {
         let lines: Vec<Vec<u8>> = log.block_on(
