@@ -66,9 +66,9 @@ fn examples() -> PathBuf {
 /// backend.
 fn scenario(b: &Backend, scratch: &Path) {
     ok(b.evault().arg("init"));
-    let out = ok(b
-        .evault()
-        .args([
+    let import = || {
+        let mut c = b.evault();
+        c.args([
             "--by",
             "mei",
             "--station",
@@ -77,21 +77,13 @@ fn scenario(b: &Backend, scratch: &Path) {
             "--order-from",
             "folder",
         ])
-        .arg(examples()));
+        .arg(examples());
+        c
+    };
+    let out = ok(&mut import());
     assert!(out.contains("8 added"), "{out}");
     // Importing again records nothing twice.
-    let out = ok(b
-        .evault()
-        .args([
-            "--by",
-            "mei",
-            "--station",
-            "pack-01",
-            "import",
-            "--order-from",
-            "folder",
-        ])
-        .arg(examples()));
+    let out = ok(&mut import());
     assert!(out.contains("0 added, 8 already recorded"), "{out}");
     ok(b.evault().args([
         "--by",

@@ -9,8 +9,7 @@
 //! or returned in clear. [`Vault::verify`] checks the chain.
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -547,12 +546,7 @@ impl Vault {
             }
             line.push(b'\n');
             let new = bytes.is_empty();
-            let mut file = OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(&path)
-                .ctx("opening", &path)?;
-            file.write_all(&line).ctx("appending to", &path)?;
+            let file = crate::durable::append_to(&path, &line)?;
             barrier(&self.root, &[(&file, &path)], &[])?;
             if new {
                 sync_dir(&self.root)?;

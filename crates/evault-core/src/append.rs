@@ -3,13 +3,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::{self, File};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::actor::{Actor, check_text};
 use crate::dispute::Dispute;
-use crate::durable::barrier;
+use crate::durable::{append_to, barrier};
 use crate::entry::{Body, DeviceClaim, Entry, Evidence, LINE_VERSION, Recorded, Timestamp};
 use crate::error::{Error, IoContext, Result};
 use crate::id::{BlobId, OrderId};
@@ -515,15 +515,7 @@ impl Vault {
             return self.append_remote(remote, dir, order, items, actor);
         }
         let (bytes, head, outcomes) = self.plan_lines(dir, order, items, actor)?;
-        let path = dir.manifest();
-        let mut file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .ctx("opening", &path)?;
-        if !bytes.is_empty() {
-            file.write_all(&bytes).ctx("appending to", &path)?;
-        }
+        let file = append_to(&dir.manifest(), &bytes)?;
         Ok((file, head, outcomes))
     }
 

@@ -234,7 +234,7 @@ pub fn copy_from_objects(
                 why: "it holds another vault".into(),
             });
         }
-        Err(_) if dst.exists() && fs::read_dir(dst).ctx("reading", dst)?.next().is_some() => {
+        Err(_) if crate::vault::holds_anything(dst)? => {
             return Err(Error::InitRefused {
                 path: dst.to_owned(),
                 why: "the directory is not empty; pick a new or empty directory".into(),
@@ -248,9 +248,7 @@ pub fn copy_from_objects(
             write_file(&cfg_path, &config)?;
         }
     }
-    for dir in ["blobs/sha256", "orders", "tmp"] {
-        fs::create_dir_all(dst.join(dir)).ctx("creating", dst.join(dir))?;
-    }
+    crate::vault::create_layout(dst)?;
     // The logs are listed before the blobs (see copy_to_objects).
     let entries = src.block_on(src.list_rest("orders"))?;
     let store = Store::new(dst);

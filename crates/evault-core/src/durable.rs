@@ -4,7 +4,8 @@
 //! the vault's file system (group commit); elsewhere, and for small batches,
 //! every file and directory is fsynced on its own.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, Result};
@@ -23,6 +24,30 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+/// Appends `bytes` to `path` (created when missing) and returns the file,
+/// not yet flushed: the caller makes it durable, alone or in a batch.
+pub(crate) fn append_to(path: &Path, bytes: &[u8]) -> Result<File> {
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .ctx("opening", path)?;
+    if !bytes.is_empty() {
+        file.write_all(bytes).ctx("appending to", path)?;
+    }
+    Ok(file)
+}
+
+/// Cuts `path` to its first `len` bytes, durably.
+pub(crate) fn cut_to(path: &Path, len: u64) -> Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .ctx("opening", path)?;
+    file.set_len(len).ctx("truncating", path)?;
+    file.sync_all().ctx("syncing", path)
 }
 
 /// Makes every given file's data and every given directory's entries durable.

@@ -270,15 +270,8 @@ impl ObjectLog {
         {
             Ok(_) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. }) => {
-                let held = self
-                    .store
-                    .get(&path)
-                    .await
-                    .map_err(|e| store_error("reading", &path, &e))?
-                    .bytes()
-                    .await
-                    .map_err(|e| store_error("reading", &path, &e))?;
-                if held.as_ref() == bytes.as_slice() {
+                let held = self.fetch(&path).await?;
+                if held.as_deref() == Some(bytes.as_slice()) {
                     Ok(false)
                 } else {
                     Err(Error::ObjectStore {
@@ -362,15 +355,19 @@ impl ObjectLog {
 
     /// Reads `rest` (under the prefix), or `None` when there is no such object.
     pub(crate) async fn get_rest(&self, rest: &str) -> Result<Option<Vec<u8>>> {
-        let path = self.path(rest);
-        match self.store.get(&path).await {
+        self.fetch(&self.path(rest)).await
+    }
+
+    /// Reads the object `path`, or `None` when there is no such object.
+    async fn fetch(&self, path: &ObjectPath) -> Result<Option<Vec<u8>>> {
+        match self.store.get(path).await {
             Ok(got) => got
                 .bytes()
                 .await
                 .map(|b| Some(b.to_vec()))
-                .map_err(|e| store_error("reading", &path, &e)),
+                .map_err(|e| store_error("reading", path, &e)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(store_error("reading", &path, &e)),
+            Err(e) => Err(store_error("reading", path, &e)),
         }
     }
 
@@ -545,15 +542,7 @@ impl ObjectLog {
     }
 
     fn get(&self, path: &ObjectPath) -> Result<Option<Vec<u8>>> {
-        let r = self.runtime.block_on(async {
-            match self.store.get(path).await {
-                Ok(got) => got.bytes().await.map(Some),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(e),
-            }
-        });
-        r.map(|b| b.map(|b| b.to_vec()))
-            .map_err(|e| store_error("reading", path, &e))
+        self.runtime.block_on(self.fetch(path))
     }
 
     /// The order's last entry.
@@ -690,15 +679,11 @@ impl ObjectLog {
         self.runtime.block_on(
             futures_util::stream::iter(seqs.into_iter().map(|seq| async move {
                 let path = self.entry_path(order, seq);
-                let got = self
-                    .store
-                    .get(&path)
-                    .await
-                    .map_err(|e| store_error("reading", &path, &e))?
-                    .bytes()
-                    .await
-                    .map_err(|e| store_error("reading", &path, &e))?;
-                Ok((seq, got.to_vec()))
+                let line = self.fetch(&path).await?.ok_or_else(|| Error::ObjectStore {
+                    what: format!("reading {path}"),
+                    why: "listed, then not found (deleted behind the vault's back?); run `evault --vault URL verify`".into(),
+                })?;
+                Ok((seq, line))
             }))
             .buffered(32)
             .try_collect(),

@@ -17,8 +17,8 @@
 //!   its name.
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
-use std::io::{BufRead, Write};
+use std::fs;
+use std::io::BufRead;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +26,7 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use crate::Actor;
 use crate::append::{AddOutcome, Item, PlacedItem};
+use crate::durable::{append_to, cut_to};
 use crate::entry::{Body, Entry};
 use crate::error::{Error, IoContext, Result};
 use crate::id::{BlobId, OrderId};
@@ -34,7 +35,7 @@ use crate::merkle::leaf_hash;
 use crate::object_lock::Retention;
 use crate::object_log::{ObjectLog, Put};
 use crate::store::Store;
-use crate::vault::{Vault, new_config, vault_id_of};
+use crate::vault::{Vault, create_layout, holds_anything, new_config, vault_id_of};
 
 /// How many times an append starts again after losing a race.
 const MAX_TRIES: u32 = 64;
@@ -119,12 +120,7 @@ impl Vault {
         if log.block_on(log.get_rest("evault.json"))?.is_some() {
             return Err(refused("it is already a vault".into()));
         }
-        if workdir.exists()
-            && fs::read_dir(workdir)
-                .ctx("reading", workdir)?
-                .next()
-                .is_some()
-        {
+        if holds_anything(workdir)? {
             return Err(Error::InitRefused {
                 path: workdir.to_owned(),
                 why: "the working copy of a new vault must be a new or empty directory (pass --workdir)".into(),
@@ -182,20 +178,13 @@ impl Vault {
                 });
             }
             Err(_) => {
-                if workdir.exists()
-                    && fs::read_dir(workdir)
-                        .ctx("reading", workdir)?
-                        .next()
-                        .is_some()
-                {
+                if holds_anything(workdir)? {
                     return Err(Error::InitRefused {
                         path: workdir.to_owned(),
                         why: "it is not empty and not a working copy of this vault; pick a new or empty directory".into(),
                     });
                 }
-                for dir in ["blobs/sha256", "orders", "tmp"] {
-                    fs::create_dir_all(workdir.join(dir)).ctx("creating", workdir.join(dir))?;
-                }
+                create_layout(workdir)?;
                 fs::write(&cfg_path, &config).ctx("writing", &cfg_path)?;
             }
         }
@@ -317,13 +306,7 @@ impl Vault {
             // store holds every acknowledged entry, so the torn bytes go.
             Err(Error::TornTail(_)) => {
                 let (_, complete) = dir.read()?;
-                let path = dir.manifest();
-                let file = OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .ctx("opening", &path)?;
-                file.set_len(complete as u64).ctx("truncating", &path)?;
-                file.sync_data().ctx("syncing", &path)?;
+                cut_to(&dir.manifest(), complete as u64)?;
                 dir.tail(order)?
             }
             other => other?,
@@ -370,13 +353,9 @@ impl Vault {
         }
         if let Some(hash) = prev.filter(|_| !bytes.is_empty()) {
             let path = dir.manifest();
-            let mut file = OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(&path)
-                .ctx("opening", &path)?;
-            file.write_all(&bytes).ctx("appending to", &path)?;
-            file.sync_data().ctx("syncing", &path)?;
+            append_to(&path, &bytes)?
+                .sync_data()
+                .ctx("syncing", &path)?;
             dir.write_head(&Head { seq, hash })?;
         }
         if let Ok(mut c) = remote.confirmed.lock() {
@@ -443,12 +422,7 @@ impl Vault {
                 // take them back only leaves the working copy behind, and
                 // the next read takes them.
                 let _ = self.pull_order(remote, dir, order);
-                let path = dir.manifest();
-                let file = OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(&path)
-                    .ctx("opening", &path)?;
+                let file = append_to(&dir.manifest(), &[])?;
                 return Ok((file, None, done.into_iter().flatten().collect()));
             }
             std::thread::sleep(backoff(lost_races));
@@ -549,12 +523,7 @@ impl Vault {
         };
         let complete = held.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         if complete < held.len() {
-            let file = OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .ctx("opening", &path)?;
-            file.set_len(complete as u64).ctx("truncating", &path)?;
-            file.sync_data().ctx("syncing", &path)?;
+            cut_to(&path, complete as u64)?;
             held.truncate(complete);
         }
         let have = lines(&held).count();
@@ -596,13 +565,9 @@ impl Vault {
             bytes.push(b'\n');
         }
         if !bytes.is_empty() {
-            let mut file = OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(&path)
-                .ctx("opening", &path)?;
-            file.write_all(&bytes).ctx("appending to", &path)?;
-            file.sync_data().ctx("syncing", &path)?;
+            append_to(&path, &bytes)?
+                .sync_data()
+                .ctx("syncing", &path)?;
         }
         Ok(())
     }

@@ -86,13 +86,7 @@ impl Vault {
         };
         barrier(&self.root, &[], &[blob_dir])?;
         let path = dir.manifest();
-        let file = OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .ctx("opening", &path)?;
-        file.set_len(complete as u64).ctx("truncating", &path)?;
-        file.sync_all().ctx("syncing", &path)?;
-        drop(file);
+        crate::durable::cut_to(&path, complete as u64)?;
         // Still under the lock: nobody appends between the cut and its record.
         let item = Item::Body(Body::Repair {
             cut_bytes: cut,

@@ -66,23 +66,19 @@ impl Vault {
                 why: "it is already a vault".into(),
             });
         }
-        if root.exists() {
-            let mut items = fs::read_dir(root).ctx("reading", root)?;
-            if items.next().is_some() {
-                return Err(Error::InitRefused {
-                    path: root.to_owned(),
-                    why: "the directory is not empty; pick a new or empty directory".into(),
-                });
-            }
-        } else {
+        if holds_anything(root)? {
+            return Err(Error::InitRefused {
+                path: root.to_owned(),
+                why: "the directory is not empty; pick a new or empty directory".into(),
+            });
+        }
+        if !root.exists() {
             fs::create_dir_all(root).ctx("creating", root)?;
             if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
                 sync_dir(parent)?;
             }
         }
-        for dir in ["blobs/sha256", "orders", "tmp"] {
-            fs::create_dir_all(root.join(dir)).ctx("creating", root.join(dir))?;
-        }
+        create_layout(root)?;
         let bytes = new_config(&root.display().to_string())?;
         let cfg_path = root.join("evault.json");
         let tmp = root.join("evault.json.tmp");
@@ -212,4 +208,17 @@ impl Vault {
     pub(crate) fn push_key(&self, _: &str, _: &[u8]) -> Result<()> {
         Ok(())
     }
+}
+
+/// Whether `dir` exists and holds anything.
+pub(crate) fn holds_anything(dir: &Path) -> Result<bool> {
+    Ok(dir.exists() && fs::read_dir(dir).ctx("reading", dir)?.next().is_some())
+}
+
+/// Creates the directories every vault has (`blobs/sha256`, `orders`, `tmp`) in `root`.
+pub(crate) fn create_layout(root: &Path) -> Result<()> {
+    for dir in ["blobs/sha256", "orders", "tmp"] {
+        fs::create_dir_all(root.join(dir)).ctx("creating", root.join(dir))?;
+    }
+    Ok(())
 }
